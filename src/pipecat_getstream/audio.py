@@ -1,0 +1,180 @@
+"""Audio timing and conversion: the clock-paced writer's timeline and input resampling.
+
+The pacing logic is pure (it takes a clock), so it is unit-tested exactly with a fake clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+from getstream.video.rtc.track_util import PcmData, PyAVResampler
+
+#: Length of one WebRTC audio frame; the SDK's track sends exactly this much per packet.
+FRAME_SECS = 0.02
+
+
+class PacingClock:
+    """The send timeline of one audio output, anchored to a monotonic clock.
+
+    ``end`` is the wall-clock instant (in ``clock()`` units) at which everything handed to the
+    sink so far will have been played. Each write extends it by the written duration; the
+    writer then waits until only ``lead_secs`` of audio remain ahead, so the timeline follows
+    the clock rather than a sum of sleeps and never drifts. When the sink has run dry (the
+    pipeline was idle), the timeline re-anchors at "now".
+
+    Args:
+        lead_secs: How much audio to keep queued in the sink, so that an event-loop hiccup
+            shorter than this does not become an audible gap.
+        clock: A monotonic clock returning seconds; ``time.monotonic`` by default.
+
+    """
+
+    def __init__(self, lead_secs: float = 0.08, clock: Callable[[], float] = time.monotonic):
+        if lead_secs < 0:
+            raise ValueError("lead_secs must be >= 0")
+        self._lead = lead_secs
+        self._clock = clock
+        self._end: float | None = None
+        self.reanchors = 0
+
+    @property
+    def lead_secs(self) -> float:
+        """Audio kept queued ahead of the playout point, in seconds."""
+        return self._lead
+
+    def queued_secs(self) -> float:
+        """Seconds of audio handed to the sink that have not been played yet."""
+        if self._end is None:
+            return 0.0
+        return max(0.0, self._end - self._clock())
+
+    def add(self, duration_secs: float) -> float:
+        """Record ``duration_secs`` of audio handed to the sink.
+
+        Args:
+            duration_secs: Duration of the audio just written.
+
+        Returns:
+            How long the caller should wait (seconds, >= 0) before writing more, so that
+            about ``lead_secs`` of audio stays queued.
+
+        """
+        now = self._clock()
+        if self._end is None or self._end < now:
+            if self._end is not None:
+                self.reanchors += 1
+            self._end = now
+        self._end += duration_secs
+        return max(0.0, self._end - self._lead - now)
+
+    def until_drained(self, margin_secs: float = 0.0) -> float:
+        """Seconds until the sink holds only ``margin_secs`` of audio (>= 0)."""
+        if self._end is None:
+            return 0.0
+        return max(0.0, self._end - margin_secs - self._clock())
+
+    def reset(self) -> None:
+        """Forget the timeline (after an interruption flushed the sink)."""
+        self._end = None
+
+
+class FrameSplitter:
+    """Cuts a byte stream of s16 audio into whole 20 ms frames, keeping the remainder.
+
+    Args:
+        sample_rate: Sample rate of the stream in Hz.
+        channels: Interleaved channel count.
+
+    """
+
+    def __init__(self, sample_rate: int, channels: int = 1):
+        self.frame_bytes = int(sample_rate * FRAME_SECS) * channels * 2
+        self._pending = bytearray()
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held back because they do not fill a whole frame yet."""
+        return len(self._pending)
+
+    def push(self, audio: bytes) -> bytes:
+        """Add audio and return every whole frame now available (possibly ``b""``)."""
+        self._pending += audio
+        whole = len(self._pending) - len(self._pending) % self.frame_bytes
+        if whole == 0:
+            return b""
+        out = bytes(self._pending[:whole])
+        del self._pending[:whole]
+        return out
+
+    def take_tail(self) -> bytes:
+        """Return the held-back remainder padded with silence to one whole frame."""
+        if not self._pending:
+            return b""
+        usable = len(self._pending) - len(self._pending) % 2
+        tail = bytes(self._pending[:usable]).ljust(self.frame_bytes, b"\x00")
+        self._pending.clear()
+        return tail
+
+    def clear(self) -> None:
+        """Drop the held-back remainder (interruption)."""
+        self._pending.clear()
+
+
+def pcm_from_s16(audio: bytes, sample_rate: int, channels: int) -> PcmData:
+    """Wrap interleaved s16 bytes as the SDK's ``PcmData``.
+
+    Args:
+        audio: Interleaved little-endian 16-bit samples; the length must be a multiple of
+            ``2 * channels``.
+        sample_rate: Sample rate in Hz.
+        channels: Channel count (1 or 2).
+
+    Returns:
+        A ``PcmData`` sharing the bytes' memory.
+
+    """
+    samples = np.frombuffer(audio, dtype=np.int16)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).T
+    return PcmData(sample_rate=sample_rate, format="s16", samples=samples, channels=channels)
+
+
+class ParticipantResampler:
+    """Converts one participant's incoming audio to mono s16 at the pipeline's rate.
+
+    The SDK delivers 48 kHz mono s16 in 20 ms frames; a stateful PyAV resampler per
+    participant keeps the waveform continuous across frames.
+
+    Args:
+        target_rate: The pipeline's input sample rate (``audio_in_sample_rate``).
+
+    """
+
+    def __init__(self, target_rate: int):
+        self.target_rate = target_rate
+        self._resampler: PyAVResampler | None = None
+        self._source: tuple[int, int] | None = None
+
+    def convert(self, pcm: PcmData) -> bytes:
+        """Return ``pcm`` as mono s16 bytes at ``target_rate``.
+
+        Args:
+            pcm: The SDK's audio; any rate, channel count and format.
+
+        Returns:
+            The converted audio (may be empty while the resampler fills its window).
+
+        """
+        if pcm.format != "s16":
+            pcm = pcm.to_int16()
+        source = (pcm.sample_rate, pcm.channels)
+        if source == (self.target_rate, 1):
+            return np.asarray(pcm.samples, dtype=np.int16).tobytes()
+        if self._resampler is None or self._source != source:
+            # A new stream, or its rate/layout changed mid-stream: start a fresh resampler.
+            self._resampler = PyAVResampler(format="s16", sample_rate=self.target_rate, channels=1)
+            self._source = source
+        out = self._resampler.resample(pcm)
+        return np.asarray(out.samples, dtype=np.int16).tobytes()

@@ -1,0 +1,420 @@
+"""The SDK objects of one GetStream call and their lifecycle.
+
+:class:`GetstreamClient` owns the REST client, the call, the SDK's ConnectionManager and the
+published tracks. Input and output processors share one client: ``connect``/``disconnect``
+are reference-counted, so the call is joined once and left when the last user releases it.
+SDK callbacks are turned into ordered transport events on one bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jwt
+from getstream.video.rtc.connection_manager import ConnectionManager
+from getstream.video.rtc.track_util import PcmData
+from loguru import logger
+
+from pipecat_getstream.errors import (
+    GetstreamConfigError,
+    GetstreamConnectionError,
+    GetstreamNotConnectedError,
+)
+from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
+from pipecat_getstream.messages import encode_custom_event, parse_incoming_event, sender_id
+from pipecat_getstream.sdk import (
+    RoutedConnectionManager,
+    coordinator_ws_uri,
+    leave_without_blocking,
+    make_stream_client,
+    subscription_config,
+)
+
+#: Transport events waiting for their handlers; beyond this they are dropped and counted.
+EVENT_QUEUE_SIZE = 1024
+
+EmitFn = Callable[..., Awaitable[None]]
+AudioHandler = Callable[[PcmData], None]
+VideoHandler = Callable[[str, Any], None]
+
+
+class GetstreamClient:
+    """Joins one call through the GetStream SDK and reports what happens in it.
+
+    Args:
+        api_key: GetStream API key.
+        api_secret: API secret, or ``None`` when ``token`` is given.
+        token: A pre-minted user JWT for ``user_id``, or ``None``.
+        call_type: Call type, e.g. ``"default"``.
+        call_id: Call id.
+        user_id: The bot's user id.
+        base_url: API base URL (validated, without trailing slash).
+        emit: ``await emit(event_name, *args)`` runs the transport's event handlers.
+        subscribe_audio: Whether to receive participants' audio.
+        subscribe_video: Whether to receive participants' video.
+        join_attempts: Attempts at joining before giving up (server errors only).
+
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_secret: str | None,
+        token: str | None,
+        call_type: str,
+        call_id: str,
+        user_id: str,
+        base_url: str,
+        emit: EmitFn,
+        subscribe_audio: bool = True,
+        subscribe_video: bool = False,
+        join_attempts: int = 3,
+    ):
+        if token is not None:
+            _check_token_user(token, user_id)
+        self._api_key = api_key
+        self._secret = api_secret
+        self._token = token
+        self.call_type = call_type
+        self.call_id = call_id
+        self.user_id = user_id
+        self.base_url = base_url
+        self._emit = emit
+        self._subscribe = (subscribe_audio, subscribe_video)
+        self._join_attempts = max(1, join_attempts)
+        self._registry = ParticipantRegistry(user_id)
+        self._users = 0
+        self._connect_lock = asyncio.Lock()
+        self._manager: ConnectionManager | None = None
+        self._call: Any = None
+        self._events: asyncio.Queue[tuple[str, tuple[Any, ...]]] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._audio_handler: AudioHandler | None = None
+        self._video_handler: VideoHandler | None = None
+        self._pending_video: list[tuple[str, Any]] = []
+        self._published = False
+        self._leaving = False
+        self.dropped_events = 0
+        self.call_ended = False
+        self._ending: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"GetstreamClient(call={self.call_type}:{self.call_id}, user_id={self.user_id})"
+
+    # ----------------------------------------------------------------- state
+    @property
+    def connected(self) -> bool:
+        """Whether the bot is in the call."""
+        return self._manager is not None and not self._leaving
+
+    @property
+    def manager(self) -> ConnectionManager | None:
+        """The SDK's ConnectionManager while connected."""
+        return self._manager
+
+    def participants(self) -> list[str]:
+        """User ids of the remote participants in the call."""
+        return self._registry.participants()
+
+    def set_audio_handler(self, handler: AudioHandler | None) -> None:
+        """Receive every participant's audio (``PcmData`` with ``.participant``)."""
+        self._audio_handler = handler
+
+    def set_video_handler(self, handler: VideoHandler | None) -> None:
+        """Receive ``(user_id, track)`` for every participant video track (also past ones)."""
+        self._video_handler = handler
+        if handler is not None:
+            pending, self._pending_video = self._pending_video, []
+            for user_id, track in pending:
+                handler(user_id, track)
+
+    # ------------------------------------------------------------ lifecycle
+    async def connect(self) -> None:
+        """Join the call (once; later callers share the connection).
+
+        Raises:
+            GetstreamConnectionError: If the call cannot be joined; the message says why.
+
+        """
+        async with self._connect_lock:
+            self._users += 1
+            if self._manager is not None:
+                return
+            try:
+                await self._join_with_retries()
+            except BaseException:
+                self._users -= 1
+                raise
+
+    async def disconnect(self) -> None:
+        """Release the connection; the last release leaves the call."""
+        async with self._connect_lock:
+            self._users = max(0, self._users - 1)
+            if self._users > 0 or self._manager is None:
+                return
+            await self._leave()
+
+    async def close(self) -> None:
+        """Leave at once, whatever the reference count."""
+        async with self._connect_lock:
+            self._users = 0
+            if self._manager is not None:
+                await self._leave()
+
+    async def publish(self, audio: Any = None, video: Any = None) -> None:
+        """Publish the bot's tracks (in one negotiation). Requires a connection."""
+        if self._manager is None:
+            raise GetstreamNotConnectedError("cannot publish tracks: not connected to the call")
+        if self._published or (audio is None and video is None):
+            return
+        self._published = True
+        await self._manager.add_tracks(audio=audio, video=video)
+
+    async def send_custom_event(self, payload: dict[str, Any]) -> None:
+        """Validate and send a custom event to everyone watching the call.
+
+        Raises:
+            ValueError: If the payload is not a JSON-serialisable dict of at most 5 KB
+                (checked before any network call).
+            GetstreamNotConnectedError: If the bot is not in the call.
+            GetstreamConnectionError: If GetStream refuses or cannot be reached.
+
+        """
+        custom = encode_custom_event(payload)
+        if self._call is None or not self.connected:
+            raise GetstreamNotConnectedError(
+                "cannot send a custom event: the transport is not connected to the call"
+            )
+        try:
+            await self._call.send_call_event(user_id=self.user_id, custom=custom)
+        except Exception as exc:
+            raise GetstreamConnectionError(
+                f"sending a custom event failed: {_describe(exc)}"
+            ) from exc
+
+    # ------------------------------------------------------------- joining
+    async def _join_with_retries(self) -> None:
+        delay = 0.5
+        for attempt in range(1, self._join_attempts + 1):
+            try:
+                await self._join()
+                return
+            except GetstreamConfigError:
+                raise
+            except Exception as exc:
+                await self._abandon()
+                retry = _is_retryable(exc) and attempt < self._join_attempts
+                logger.warning(
+                    f"{self} join attempt {attempt}/{self._join_attempts} failed: "
+                    f"{_describe(exc)}" + (f"; retrying in {delay:.1f}s" if retry else "")
+                )
+                if not retry:
+                    raise GetstreamConnectionError(
+                        f"could not join call {self.call_type}:{self.call_id} at "
+                        f"{self.base_url}: {_describe(exc)}"
+                    ) from exc
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def _join(self) -> None:
+        stream = make_stream_client(self._api_key, self._secret, self._token, self.base_url)
+        self._call = stream.video.call(self.call_type, self.call_id)
+        audio, video = self._subscribe
+        manager = RoutedConnectionManager(
+            call=self._call,
+            user_id=self.user_id,
+            create=True,
+            subscription_config=subscription_config(audio, video),
+            coordinator_uri=coordinator_ws_uri(self.base_url),
+            user_token=self._token,
+        )
+        self._manager = manager
+        self._leaving = False
+        self._start_dispatcher()
+        self._attach(manager)
+        await manager.connect()
+        for participant in manager.participants_state.get_participants():
+            if participant.session_id != manager.session_id:
+                self._post(self._registry.joined(participant.user_id, participant.session_id))
+        # Tracks published before we joined are only subscribed once re-announced.
+        await manager.republish_tracks()
+        logger.info(f"{self} joined the call")
+        self._queue_event("on_connected", ())
+
+    async def _abandon(self) -> None:
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            await leave_without_blocking(manager)
+        await self._stop_dispatcher()
+
+    async def _leave(self) -> None:
+        manager = self._manager
+        if manager is None:
+            return
+        await self._emit("on_before_disconnect")
+        self._leaving = True
+        await leave_without_blocking(manager)
+        self._manager = None
+        self._published = False
+        self._registry.clear()
+        self._queue_event("on_disconnected", ())
+        await self._stop_dispatcher()
+        logger.info(f"{self} left the call")
+
+    # ------------------------------------------------------------ SDK events
+    def _attach(self, manager: ConnectionManager) -> None:
+        manager.on("audio", self._on_audio)
+        manager.on("track_added", self._on_track_added)
+        for name in ("participant_joined", "participant_left", "track_unpublished"):
+            manager.on(name, _bind(self._on_participant_event, name))
+        manager.on("custom", self._on_custom)
+        manager.on("call_ended", self._on_call_ended)
+        manager.on("connection.state_changed", self._on_state_changed)
+        manager.on("reconnection_failed", self._on_reconnection_failed)
+
+    def _on_audio(self, pcm: PcmData) -> None:
+        handler = self._audio_handler
+        if handler is not None and not self._leaving:
+            handler(pcm)
+
+    def _on_track_added(self, track_id: str, kind: str, user: Any) -> None:
+        self._on_participant_event("track_added", track_id, kind, user)
+        if kind != "video" or user is None or self._manager is None:
+            return
+        subscriber = self._manager.subscriber_pc
+        track = subscriber.add_track_subscriber(track_id) if subscriber else None
+        if track is None:
+            return
+        if self._video_handler is not None:
+            self._video_handler(user.user_id, track)
+        else:
+            self._pending_video.append((user.user_id, track))
+
+    def _on_participant_event(self, name: str, *args: Any) -> None:
+        change = sdk_event_inputs(name, args)
+        if change is None:
+            return
+        kind, user_id, session_id, track = change
+        if kind == "joined":
+            self._post(self._registry.joined(user_id, session_id))
+        elif kind == "left":
+            self._post(self._registry.left(user_id, session_id))
+        elif kind == "subscribed":
+            self._post(self._registry.track_subscribed(user_id, session_id, track))  # type: ignore[arg-type]
+        else:
+            self._post(self._registry.track_unsubscribed(user_id, track))  # type: ignore[arg-type]
+
+    def _on_custom(self, event: Any) -> None:
+        parsed = parse_incoming_event(event)
+        if parsed is None or sender_id(parsed) == self.user_id:
+            return
+        self._queue_event("on_stream_custom_event", (parsed,))
+
+    def _on_call_ended(self, *_: Any) -> None:
+        if self.call_ended:
+            return
+        self.call_ended = True
+        logger.info(f"{self} the call was ended by the server")
+        self._queue_event("on_call_ended", ())
+        # Leave at once: a server close after call_ended can otherwise trigger a fast
+        # reconnect into the ended call. Not awaited here (this is an SDK callback).
+        self._ending = asyncio.get_running_loop().create_task(self.close())
+
+    def _on_state_changed(self, change: Any) -> None:
+        new = getattr(change.get("new"), "value", None) if isinstance(change, dict) else None
+        old = getattr(change.get("old"), "value", None) if isinstance(change, dict) else None
+        if new in ("reconnecting", "migrating") and old == "joined":
+            self._queue_event("on_reconnecting", ())
+        elif new == "joined" and old in ("reconnecting", "migrating"):
+            self._queue_event("on_reconnected", ())
+
+    def _on_reconnection_failed(self, info: Any) -> None:
+        reason = info.get("reason") if isinstance(info, dict) else str(info)
+        logger.error(f"{self} reconnection failed: {reason}")
+        self._queue_event("on_reconnect_failed", (str(reason),))
+
+    # ------------------------------------------------------- event delivery
+    def _post(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
+        for name, args in events:
+            self._queue_event(name, args)
+
+    def _queue_event(self, name: str, args: tuple[Any, ...]) -> None:
+        queue = self._events
+        if queue is None:
+            return
+        try:
+            queue.put_nowait((name, args))
+        except asyncio.QueueFull:
+            self.dropped_events += 1
+            if self.dropped_events == 1:
+                logger.warning(f"{self} event handlers are too slow; dropping events")
+
+    def _start_dispatcher(self) -> None:
+        if self._dispatcher is None or self._dispatcher.done():
+            self._events = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
+            self._dispatcher = asyncio.create_task(self._dispatch(self._events))
+
+    async def _stop_dispatcher(self) -> None:
+        queue, task = self._events, self._dispatcher
+        self._dispatcher = None
+        if queue is not None and task is not None and not task.done():
+            queue.put_nowait(("", ()))  # sentinel: deliver what is queued, then stop
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 5.0)
+            task.cancel()
+        self._events = None
+
+    async def _dispatch(self, queue: asyncio.Queue[tuple[str, tuple[Any, ...]]]) -> None:
+        while True:
+            name, args = await queue.get()
+            if not name:
+                return
+            try:
+                await self._emit(name, *args)
+            except Exception as exc:
+                logger.exception(f"{self} handler for {name} failed: {exc!r}")
+
+
+def _bind(fn: Callable[..., None], name: str) -> Callable[..., None]:
+    def handler(*args: Any) -> None:
+        fn(name, *args)
+
+    return handler
+
+
+def _check_token_user(token: str, user_id: str) -> None:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise GetstreamConfigError("token is not a valid JWT") from exc
+    claimed = claims.get("user_id")
+    if claimed is not None and claimed != user_id:
+        raise GetstreamConfigError(
+            f"token was minted for user_id={claimed!r}, but the transport joins as {user_id!r}"
+        )
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    status = _status(exc)
+    if status is not None:
+        return status >= 500 or status == 429
+    return isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError)) or (
+        "timeout" in type(exc).__name__.lower() or "connect" in type(exc).__name__.lower()
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    status = _status(exc)
+    api_error = getattr(exc, "api_error", None)
+    message = getattr(api_error, "message", None) or str(exc) or type(exc).__name__
+    prefix = f"HTTP {status}: " if status is not None else f"{type(exc).__name__}: "
+    return prefix + message[:300]

@@ -1,0 +1,173 @@
+"""The output processor: the bot's audio, video and messages into the call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from getstream.video.rtc.audio_track import AudioStreamTrack
+from loguru import logger
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    OutputAudioRawFrame,
+    OutputImageRawFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.utils.utils import obj_id
+
+from pipecat_getstream.audio_out import PacedAudioWriter
+from pipecat_getstream.client import GetstreamClient
+from pipecat_getstream.errors import GetstreamError
+from pipecat_getstream.frames import (
+    InterruptionFrame,
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+)
+from pipecat_getstream.params import GetstreamParams
+from pipecat_getstream.video import ImageVideoTrack, image_to_video_frame
+
+if TYPE_CHECKING:
+    from pipecat_getstream.transport import GetstreamTransport
+
+#: Images larger than this are converted on a worker thread to keep the event loop free.
+_THREAD_CONVERT_PIXELS = 640 * 480
+
+
+class GetstreamOutputTransport(BaseOutputTransport):
+    """Sends the bot's audio (clock-paced), video and transport messages to the call.
+
+    On ``InterruptionFrame`` the audio queued in the SDK track is dropped and the pacing
+    clock reset, so participants hear silence within one 20 ms frame.
+
+    Args:
+        transport: The owning transport.
+        client: The shared call client.
+        params: Transport parameters.
+        **kwargs: Passed to ``BaseOutputTransport``.
+
+    """
+
+    def __init__(
+        self,
+        transport: GetstreamTransport,
+        client: GetstreamClient,
+        params: GetstreamParams,
+        **kwargs: Any,
+    ):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._client = client
+        self._params: GetstreamParams = params
+        self._writer: PacedAudioWriter | None = None
+        self._audio_track: AudioStreamTrack | None = None
+        self._video_track: ImageVideoTrack | None = None
+        self._stale_before = -1
+        self._connected = False
+        self.bad_images = 0
+
+    @property
+    def audio_writer(self) -> PacedAudioWriter | None:
+        """The clock-paced writer (``None`` until started or with audio out disabled)."""
+        return self._writer
+
+    async def start(self, frame: StartFrame) -> None:
+        """Join the call, publish the bot's tracks and start sending."""
+        await super().start(frame)
+        if self._connected:
+            return
+        await self._client.connect()
+        self._connected = True
+        if self._params.audio_out_enabled:
+            channels = self._params.audio_out_channels
+            self._audio_track = AudioStreamTrack(sample_rate=self.sample_rate, channels=channels)
+            self._writer = PacedAudioWriter(self._audio_track, self.sample_rate, channels)
+        if self._params.video_out_enabled:
+            self._video_track = ImageVideoTrack(
+                self._params.video_out_width,
+                self._params.video_out_height,
+                self._params.video_out_framerate,
+            )
+        await self._client.publish(audio=self._audio_track, video=self._video_track)
+        await self.set_transport_ready(frame)
+
+    async def stop(self, frame: EndFrame) -> None:
+        """Send what is left, then release the call."""
+        await super().stop(frame)
+        if self._writer is not None:
+            await self._writer.drain_tail()
+        await self._teardown()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        """Stop at once and release the call."""
+        await super().cancel(frame)
+        await self._teardown()
+
+    async def cleanup(self) -> None:
+        """Release everything (idempotent)."""
+        await super().cleanup()
+        await self._teardown()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        """Flush the SDK's audio at once on interruption, then let the base handle it."""
+        if isinstance(frame, InterruptionFrame) and self._writer is not None:
+            # Every audio chunk that exists now predates the interruption.
+            self._stale_before = obj_id()
+            await self._writer.interrupt()
+        await super().process_frame(frame, direction)
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        """Queue a chunk in the SDK track; returns at real-time rate."""
+        writer = self._writer
+        if writer is None:
+            return False
+        if frame.id < self._stale_before and getattr(frame, "interruptible", True):
+            return True  # chunked before an interruption: dropped on purpose
+        await writer.write(frame.audio, frame.sample_rate, frame.num_channels)
+        return True
+
+    async def write_video_frame(self, frame: OutputImageRawFrame) -> bool:
+        """Make ``frame`` the image the bot's camera sends."""
+        track = self._video_track
+        if track is None:
+            return False
+        width, height = frame.size
+        try:
+            if width * height > _THREAD_CONVERT_PIXELS:
+                video = await asyncio.to_thread(
+                    image_to_video_frame, frame.image, frame.size, frame.format
+                )
+            else:
+                video = image_to_video_frame(frame.image, frame.size, frame.format)
+        except ValueError as exc:
+            self.bad_images += 1
+            if self.bad_images == 1:
+                logger.warning(f"{self} skipping an image that cannot be sent: {exc}")
+            return False
+        track.set_frame(video)
+        return True
+
+    async def send_message(
+        self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
+    ) -> None:
+        """Send a Pipecat transport message as a GetStream custom event."""
+        message = frame.message
+        payload = message if isinstance(message, dict) else {"message": message}
+        try:
+            await self._client.send_custom_event(payload)
+        except (ValueError, GetstreamError) as exc:
+            logger.error(f"{self} could not send a transport message: {exc}")
+
+    async def _teardown(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+        if self._audio_track is not None:
+            self._audio_track.stop()
+        if self._video_track is not None:
+            self._video_track.stop()
+        if self._connected:
+            self._connected = False
+            await self._client.disconnect()

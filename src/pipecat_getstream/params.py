@@ -1,0 +1,59 @@
+"""Transport parameters."""
+
+from __future__ import annotations
+
+from pipecat.transports.base_transport import TransportParams
+
+from pipecat_getstream.errors import GetstreamConfigError
+from pipecat_getstream.validation import check_positive
+
+
+class GetstreamParams(TransportParams):
+    """Parameters of :class:`~pipecat_getstream.transport.GetstreamTransport`.
+
+    Extends Pipecat's ``TransportParams`` with this transport's defaults: audio in and out
+    enabled at 16 kHz, video off. Every other ``TransportParams`` field keeps Pipecat's
+    meaning (``video_out_width``/``video_out_height``, ``audio_out_10ms_chunks``, ...).
+
+    Parameters
+    ----------
+        audio_in_enabled: Receive participants' audio. Default ``True``.
+        audio_out_enabled: Send the bot's audio. Default ``True``.
+        audio_in_sample_rate: Sample rate of ``UserAudioRawFrame`` in Hz. Default 16000.
+        audio_out_sample_rate: Sample rate of the bot's audio track in Hz. Default 16000.
+        video_in_enabled: Receive participants' camera video. Default ``False``.
+        video_out_enabled: Send the bot's video. Default ``False``.
+        video_out_framerate: Frames per second of the bot's video. Default 30.
+        video_out_is_live: Send images as they arrive instead of pacing them. Default ``False``.
+        audio_in_queue_frames: Input audio frames (20 ms each) buffered for a slow pipeline
+            before the oldest are dropped. Default 100 (2 s).
+
+    """
+
+    audio_in_enabled: bool = True
+    audio_out_enabled: bool = True
+    audio_in_sample_rate: int | None = 16000
+    audio_out_sample_rate: int | None = 16000
+    video_in_enabled: bool = False
+    video_out_enabled: bool = False
+    video_out_framerate: int = 30
+    video_out_is_live: bool = False
+    audio_in_queue_frames: int = 100
+
+
+def validate_params(params: GetstreamParams) -> None:
+    """Reject parameter values the transport cannot work with.
+
+    Raises:
+        GetstreamConfigError: On non-positive rates, frame rates, sizes or queue lengths.
+
+    """
+    check_positive("audio_in_sample_rate", params.audio_in_sample_rate, allow_none=True)
+    check_positive("audio_out_sample_rate", params.audio_out_sample_rate, allow_none=True)
+    check_positive("video_out_framerate", params.video_out_framerate)
+    check_positive("audio_in_queue_frames", params.audio_in_queue_frames)
+    if params.audio_out_channels not in (1, 2):
+        raise GetstreamConfigError("audio_out_channels must be 1 or 2")
+    if params.video_out_enabled:
+        check_positive("video_out_width", params.video_out_width)
+        check_positive("video_out_height", params.video_out_height)
