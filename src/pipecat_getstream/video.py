@@ -87,14 +87,16 @@ class ImageVideoTrack(MediaStreamTrack):
         super().__init__()
         self._framerate = framerate
         black = np.zeros((height + height % 2, width + width % 2, 3), dtype=np.uint8)
-        self._frame = av.VideoFrame.from_ndarray(black, format="rgb24").reformat(format="yuv420p")
+        self._planes = av.VideoFrame.from_ndarray(black, format="rgb24").reformat(
+            format="yuv420p"
+        ).to_ndarray()
         self._start: float | None = None
         self._count = 0
         self.images = 0
 
     def set_frame(self, frame: av.VideoFrame) -> None:
         """Make ``frame`` the image to send from now on."""
-        self._frame = frame
+        self._planes = frame.reformat(format="yuv420p").to_ndarray()
         self.images += 1
 
     async def recv(self) -> av.VideoFrame:
@@ -109,9 +111,8 @@ class ImageVideoTrack(MediaStreamTrack):
             due = self._start + self._count / self._framerate
             if due > now:
                 await asyncio.sleep(due - now)
-        # The sender encodes each frame before asking for the next, so re-sending the same
-        # frame object with a new timestamp is safe and avoids a copy per frame.
-        frame = self._frame
+        # A new frame object each time: relays may still hold the previous one.
+        frame = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")
         frame.pts = int(self._count * _VIDEO_CLOCK_RATE / self._framerate)
         frame.time_base = fractions.Fraction(1, _VIDEO_CLOCK_RATE)
         return frame
