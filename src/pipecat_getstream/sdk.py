@@ -119,13 +119,19 @@ class RoutedConnectionManager(ConnectionManager):
         await watch_call(self.call, self.user_id, client_id)
 
 
+#: Socket closes still running on worker threads (kept referenced until they finish).
+_closing: set[asyncio.Future[None]] = set()
+
+
 async def leave_without_blocking(manager: ConnectionManager) -> None:
     """Leave the call without freezing the event loop.
 
-    The SDK's ``leave()`` closes its signaling socket synchronously, joining two threads
-    for up to ~2 s; on the event loop that freezes every other call in the process. Here
-    the socket is detached first and closed on a worker thread while the rest of the
-    asynchronous teardown runs, so several transports can leave in parallel.
+    The SDK's ``leave()`` closes its signaling socket synchronously: it sends the close frame
+    at once, then joins two threads for up to ~2 s each. On the event loop that freezes every
+    other call in the process. Here the socket is detached first and closed on a worker
+    thread that is not waited for (the close frame goes out immediately; only the thread
+    joins finish in the background), while the rest of the asynchronous teardown runs. So
+    leaving takes milliseconds and several transports can leave in parallel.
 
     Args:
         manager: The connection manager to leave.
@@ -135,11 +141,16 @@ async def leave_without_blocking(manager: ConnectionManager) -> None:
     ws_client = getattr(manager, "_ws_client", None)
     if ws_client is not None:
         manager._ws_client = None
-    closing = asyncio.to_thread(ws_client.close) if ws_client is not None else None
+        closing = asyncio.get_running_loop().run_in_executor(None, ws_client.close)
+        _closing.add(closing)
+        closing.add_done_callback(_closing.discard)
     try:
-        if closing is not None:
-            await asyncio.gather(manager.leave(), closing)
-        else:
-            await manager.leave()
+        await manager.leave()
     except Exception as exc:  # the call is being left: log, never raise from teardown
         logger.warning(f"error while leaving the GetStream call: {exc!r}")
+
+
+async def wait_for_closed_sockets(timeout: float = 5.0) -> None:
+    """Wait until every signaling socket closed by :func:`leave_without_blocking` is done."""
+    if _closing:
+        await asyncio.wait(list(_closing), timeout=timeout)

@@ -87,9 +87,11 @@ class ImageVideoTrack(MediaStreamTrack):
         super().__init__()
         self._framerate = framerate
         black = np.zeros((height + height % 2, width + width % 2, 3), dtype=np.uint8)
-        self._planes = av.VideoFrame.from_ndarray(black, format="rgb24").reformat(
-            format="yuv420p"
-        ).to_ndarray()
+        self._planes = (
+            av.VideoFrame.from_ndarray(black, format="rgb24")
+            .reformat(format="yuv420p")
+            .to_ndarray()
+        )
         self._start: float | None = None
         self._count = 0
         self.images = 0

@@ -18,15 +18,22 @@ def test_join_fires_connected_and_first_once_per_empty_to_occupied():
         ("on_first_participant_joined", ("alice",)),
     ]
     assert reg.joined("alice", "s2") == []  # a second session of the same user
-    assert [n for n, _ in reg.joined("bob", "s3")] == ["on_participant_connected", "on_client_connected"]
+    assert [n for n, _ in reg.joined("bob", "s3")] == [
+        "on_participant_connected",
+        "on_client_connected",
+    ]
     assert reg.participants() == ["alice", "bob"]
 
 
 def test_leave_fires_unsubscribes_first_and_rejoin_is_a_new_join():
     reg = ParticipantRegistry("bot")
     reg.joined("alice", "s1")
-    assert names(reg.track_subscribed("alice", "s1", "audio")) == [("on_audio_track_subscribed", ("alice",))]
-    assert names(reg.track_subscribed("alice", "s1", "video")) == [("on_video_track_subscribed", ("alice",))]
+    assert names(reg.track_subscribed("alice", "s1", "audio")) == [
+        ("on_audio_track_subscribed", ("alice",))
+    ]
+    assert names(reg.track_subscribed("alice", "s1", "video")) == [
+        ("on_video_track_subscribed", ("alice",))
+    ]
     assert reg.track_subscribed("alice", "s1", "audio") == []  # no duplicate
     assert names(reg.left("alice", "s1")) == [
         ("on_audio_track_unsubscribed", ("alice",)),
@@ -38,7 +45,11 @@ def test_leave_fires_unsubscribes_first_and_rejoin_is_a_new_join():
     assert reg.participants() == []
     assert reg.left("alice", "s1") == []  # leaving twice fires nothing
     again = [n for n, _ in reg.joined("alice", "s9")]
-    assert again == ["on_participant_connected", "on_client_connected", "on_first_participant_joined"]
+    assert again == [
+        "on_participant_connected",
+        "on_client_connected",
+        "on_first_participant_joined",
+    ]
 
 
 def test_user_stays_while_any_session_remains():
@@ -46,7 +57,10 @@ def test_user_stays_while_any_session_remains():
     reg.joined("alice", "s1")
     reg.joined("alice", "s2")
     assert reg.left("alice", "s1") == []
-    assert [n for n, _ in reg.left("alice", "s2")][-2:] == ["on_participant_left", "on_client_disconnected"]
+    assert [n for n, _ in reg.left("alice", "s2")][-2:] == [
+        "on_participant_left",
+        "on_client_disconnected",
+    ]
 
 
 def test_own_sessions_are_ignored_and_track_before_join_joins():
@@ -60,7 +74,9 @@ def test_own_sessions_are_ignored_and_track_before_join_joins():
         "on_first_participant_joined",
         "on_audio_track_subscribed",
     ]
-    assert [n for n, _ in reg.track_unsubscribed("carol", "audio")] == ["on_audio_track_unsubscribed"]
+    assert [n for n, _ in reg.track_unsubscribed("carol", "audio")] == [
+        "on_audio_track_unsubscribed"
+    ]
     assert reg.track_unsubscribed("carol", "audio") == []
 
 
@@ -74,13 +90,31 @@ def test_clear_leaves_everyone():
 
 def test_sdk_event_shapes_are_normalised():
     p = models_pb2.Participant(user_id="alice", session_id="s1")
-    assert sdk_event_inputs("participant_joined", (events_pb2.ParticipantJoined(participant=p),)) == (
-        "joined", "alice", "s1", "")
-    assert sdk_event_inputs("participant_left", (events_pb2.ParticipantLeft(participant=p),))[0] == "left"
-    assert sdk_event_inputs("track_added", ("t1", "video", p)) == ("subscribed", "alice", "s1", "video")
+    assert sdk_event_inputs(
+        "participant_joined", (events_pb2.ParticipantJoined(participant=p),)
+    ) == ("joined", "alice", "s1", "")
+    assert (
+        sdk_event_inputs("participant_left", (events_pb2.ParticipantLeft(participant=p),))[0]
+        == "left"
+    )
+    assert sdk_event_inputs("track_added", ("t1", "video", p)) == (
+        "subscribed",
+        "alice",
+        "s1",
+        "video",
+    )
     assert sdk_event_inputs("track_added", ("t1", "audio", None)) is None
-    unpub = events_pb2.TrackUnpublished(user_id="alice", session_id="s1", type=models_pb2.TRACK_TYPE_AUDIO)
-    assert sdk_event_inputs("track_unpublished", (unpub,)) == ("unsubscribed", "alice", "s1", "audio")
-    screen = events_pb2.TrackUnpublished(user_id="a", session_id="s", type=models_pb2.TRACK_TYPE_SCREEN_SHARE)
+    unpub = events_pb2.TrackUnpublished(
+        user_id="alice", session_id="s1", type=models_pb2.TRACK_TYPE_AUDIO
+    )
+    assert sdk_event_inputs("track_unpublished", (unpub,)) == (
+        "unsubscribed",
+        "alice",
+        "s1",
+        "audio",
+    )
+    screen = events_pb2.TrackUnpublished(
+        user_id="a", session_id="s", type=models_pb2.TRACK_TYPE_SCREEN_SHARE
+    )
     assert sdk_event_inputs("track_unpublished", (screen,)) is None
     assert sdk_event_inputs("health_check_response", (SimpleNamespace(),)) is None

@@ -2,10 +2,10 @@ import asyncio
 
 import numpy as np
 import pytest
+from getstream.video.rtc.track_util import PcmData
 
 from pipecat_getstream.audio import FrameSplitter, PacingClock, ParticipantResampler
 from pipecat_getstream.audio_out import PacedAudioWriter
-from getstream.video.rtc.track_util import PcmData
 
 
 class FakeClock:
@@ -159,7 +159,13 @@ def test_participant_resampler_keeps_frequency():
 def test_participant_resampler_passthrough_and_rate_change():
     resampler = ParticipantResampler(16000)
     same = tone(300, 16000, 0.02)
-    assert resampler.convert(PcmData(sample_rate=16000, format="s16", samples=same)) == same.tobytes()
-    first = resampler.convert(PcmData(sample_rate=48000, format="s16", samples=tone(300, 48000, 0.1)))
-    second = resampler.convert(PcmData(sample_rate=8000, format="s16", samples=tone(300, 8000, 0.1)))
+    assert (
+        resampler.convert(PcmData(sample_rate=16000, format="s16", samples=same)) == same.tobytes()
+    )
+    first = resampler.convert(
+        PcmData(sample_rate=48000, format="s16", samples=tone(300, 48000, 0.1))
+    )
+    second = resampler.convert(
+        PcmData(sample_rate=8000, format="s16", samples=tone(300, 8000, 0.1))
+    )
     assert len(first) > 0 and len(second) > 0

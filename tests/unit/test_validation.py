@@ -4,14 +4,20 @@ import jwt
 import pytest
 
 from pipecat_getstream import GetstreamConfigError, GetstreamParams, GetstreamTransport
-from pipecat_getstream.messages import MAX_CUSTOM_EVENT_BYTES, encode_custom_event, parse_incoming_event
+from pipecat_getstream.messages import (
+    MAX_CUSTOM_EVENT_BYTES,
+    encode_custom_event,
+    parse_incoming_event,
+)
 from pipecat_getstream.utils import GetstreamRESTHelper
 
 SECRET = "s3cr3t-value-never-logged"
 
 
 def make(**overrides):
-    kwargs = dict(api_key="key", api_secret=SECRET, call_type="default", call_id="c1", user_id="bot")
+    kwargs = dict(
+        api_key="key", api_secret=SECRET, call_type="default", call_id="c1", user_id="bot"
+    )
     kwargs.update(overrides)
     return GetstreamTransport(**kwargs)
 
@@ -79,7 +85,15 @@ def test_custom_event_limits():
     # Unicode that grows when encoded: 2000 characters, 6000 bytes.
     with pytest.raises(ValueError, match="bytes"):
         encode_custom_event({"k": "€" * 2000})
-    for bad in ({"b": b"bytes"}, {"s": {1, 2}}, {"n": math.nan}, {"i": [math.inf]}, ["list"], "text", None):
+    for bad in (
+        {"b": b"bytes"},
+        {"s": {1, 2}},
+        {"n": math.nan},
+        {"i": [math.inf]},
+        ["list"],
+        "text",
+        None,
+    ):
         with pytest.raises(ValueError):
             encode_custom_event(bad)
 

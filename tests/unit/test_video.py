@@ -4,10 +4,18 @@ import pytest
 from pipecat_getstream.video import ImageVideoTrack, image_to_video_frame, video_frame_to_rgb
 
 
-@pytest.mark.parametrize("fmt, channels", [("RGB", 3), ("RGBA", 4), ("BGR", 3), ("L", 1), (None, 3)])
+@pytest.mark.parametrize(
+    "fmt, channels", [("RGB", 3), ("RGBA", 4), ("BGR", 3), ("L", 1), (None, 3)]
+)
 def test_formats_convert_to_yuv_with_the_right_colour(fmt, channels):
     w, h = 64, 48
-    pixel = {"RGB": [200, 30, 30], "RGBA": [200, 30, 30, 255], "BGR": [30, 30, 200], "L": [128], None: [200, 30, 30]}[fmt]
+    pixel = {
+        "RGB": [200, 30, 30],
+        "RGBA": [200, 30, 30, 255],
+        "BGR": [30, 30, 200],
+        "L": [128],
+        None: [200, 30, 30],
+    }[fmt]
     image = np.tile(np.array(pixel, dtype=np.uint8), w * h).tobytes()
     frame = image_to_video_frame(image, (w, h), fmt)
     assert frame.format.name == "yuv420p" and (frame.width, frame.height) == (w, h)

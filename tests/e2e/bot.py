@@ -1,0 +1,127 @@
+"""A bot under test: a real GetstreamTransport in a real Pipecat pipeline, with a probe."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from pipecat.frames.frames import (
+    Frame,
+    OutputAudioRawFrame,
+    UserAudioRawFrame,
+    UserImageRawFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.runner import PipelineRunner
+from pipecat.pipeline.task import PipelineParams, PipelineTask
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from pipecat_getstream import GetstreamTransport
+from pipecat_getstream.frames import InputTransportMessageFrame
+from pipecat_getstream.transport import EVENTS, GetstreamParams
+
+
+class Probe(FrameProcessor):
+    """Records what the input transport delivers; passes every frame on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.audio: dict[str, bytearray] = defaultdict(bytearray)
+        self.audio_rates: set[int] = set()
+        self.first_audio_at: dict[str, float] = {}
+        self.images: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self.messages: list[Any] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, UserAudioRawFrame):
+            self.audio[frame.user_id] += frame.audio
+            self.audio_rates.add(frame.sample_rate)
+            self.first_audio_at.setdefault(frame.user_id, time.monotonic())
+        elif isinstance(frame, UserImageRawFrame):
+            self.images[frame.user_id].append((*frame.size, frame.format or ""))
+        elif isinstance(frame, InputTransportMessageFrame):
+            self.messages.append(frame.message)
+        await self.push_frame(frame, direction)
+
+    def samples(self, user_id: str) -> np.ndarray:
+        return np.frombuffer(bytes(self.audio[user_id]), dtype=np.int16)
+
+
+class Bot:
+    """Runs ``transport.input() -> probe -> transport.output()`` and records every event."""
+
+    def __init__(self, server: Any, call_id: str, user_id: str = "pipecat-bot", **params: Any):
+        self.transport = GetstreamTransport(
+            api_key=server.api_key,
+            api_secret=server.api_secret,
+            call_type="default",
+            call_id=call_id,
+            user_id=user_id,
+            params=GetstreamParams(**params),
+            base_url=server.base_url,
+        )
+        self.probe = Probe()
+        self.events: list[tuple[str, tuple[Any, ...]]] = []
+        self.connected = asyncio.Event()
+        for name in EVENTS:
+            self._record(name)
+        self.task = PipelineTask(
+            Pipeline([self.transport.input(), self.probe, self.transport.output()]),
+            params=PipelineParams(enable_metrics=True),
+        )
+        self._runner_task: asyncio.Task[None] | None = None
+
+    def _record(self, name: str) -> None:
+        async def handler(transport: GetstreamTransport, *args: Any) -> None:
+            self.events.append((name, args))
+            if name == "on_connected":
+                self.connected.set()
+
+        self.transport.event_handler(name)(handler)
+
+    def fired(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for n, args in self.events if n == name]
+
+    async def start(self, timeout: float = 20.0) -> Bot:
+        runner = PipelineRunner(handle_sigint=False)
+        self._runner_task = asyncio.create_task(runner.run(self.task))
+        await asyncio.wait_for(self.connected.wait(), timeout)
+        return self
+
+    async def say(self, audio: np.ndarray, rate: int = 16000) -> None:
+        await self.task.queue_frame(OutputAudioRawFrame(audio.tobytes(), rate, 1))
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        from pipecat.frames.frames import EndFrame
+
+        if self._runner_task is None or self._runner_task.done():
+            return
+        await self.task.queue_frame(EndFrame())
+        await asyncio.wait_for(self._runner_task, timeout)
+
+    async def wait_finished(self, timeout: float) -> None:
+        assert self._runner_task is not None
+        await asyncio.wait_for(asyncio.shield(self._runner_task), timeout)
+
+    async def __aenter__(self) -> Bot:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self.stop()
+        finally:
+            if self._runner_task is not None and not self._runner_task.done():
+                await self.task.cancel()
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Poll ``predicate`` until true; fail the test with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        await asyncio.sleep(interval)
