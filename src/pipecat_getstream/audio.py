@@ -178,3 +178,64 @@ class ParticipantResampler:
             self._source = source
         out = self._resampler.resample(pcm)
         return np.asarray(out.samples, dtype=np.int16).tobytes()
+
+
+class OutputNormalizer:
+    """Brings every outgoing audio frame to the transport's rate and channel count.
+
+    Pipecat's output base resamples with one stream resampler that refuses a sample rate
+    change mid-stream (the frames are lost), and it concatenates raw bytes, so one frame of
+    odd byte length would misalign every sample after it. Normalising each frame before the
+    base sees it makes any rate, channel count or length safe.
+
+    Args:
+        sample_rate: The transport's output sample rate.
+        channels: The transport's output channel count.
+
+    """
+
+    def __init__(self, sample_rate: int, channels: int):
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self._resampler: PyAVResampler | None = None
+        self._source: tuple[int, int] | None = None
+        self.trimmed_bytes = 0
+
+    def normalize(self, audio: bytes, sample_rate: int, channels: int) -> bytes:
+        """Return ``audio`` as s16 at the output rate and channel count.
+
+        Args:
+            audio: Interleaved s16 bytes (a trailing partial sample is dropped and counted).
+            sample_rate: Its sample rate.
+            channels: Its channel count.
+
+        Returns:
+            The converted audio (unchanged when it already matches).
+
+        """
+        frame_bytes = 2 * max(1, channels)
+        extra = len(audio) % frame_bytes
+        if extra:
+            self.trimmed_bytes += extra
+            audio = audio[: len(audio) - extra]
+        source = (sample_rate, channels)
+        if source == (self.sample_rate, self.channels):
+            return self._finish_previous() + audio if self._resampler else audio
+        head = b""
+        if self._source != source:
+            head = self._finish_previous()
+            self._resampler = PyAVResampler(
+                format="s16", sample_rate=self.sample_rate, channels=self.channels
+            )
+            self._source = source
+        if not audio:
+            return head
+        assert self._resampler is not None
+        out = self._resampler.resample(pcm_from_s16(audio, sample_rate, channels))
+        return head + out.to_bytes()
+
+    def _finish_previous(self) -> bytes:
+        resampler, self._resampler, self._source = self._resampler, None, None
+        if resampler is None:
+            return b""
+        return resampler.flush().to_bytes()

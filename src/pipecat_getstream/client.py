@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from pipecat_getstream.errors import (
 )
 from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
 from pipecat_getstream.messages import encode_custom_event, parse_incoming_event, sender_id
+from pipecat_getstream.redaction import protect_sdk_logs
 from pipecat_getstream.sdk import (
     RoutedConnectionManager,
     coordinator_ws_uri,
@@ -76,6 +78,7 @@ class GetstreamClient:
     ):
         if token is not None:
             _check_token_user(token, user_id)
+        protect_sdk_logs(api_secret, token)
         self._api_key = api_key
         self._secret = api_secret
         self._token = token
@@ -147,7 +150,10 @@ class GetstreamClient:
             try:
                 await self._join_with_retries()
             except BaseException:
+                # Failed or cancelled half-way (e.g. the pipeline was cancelled while joining):
+                # leave whatever was set up, so nothing stays connected behind the caller.
                 self._users -= 1
+                await asyncio.shield(self._abandon())
                 raise
 
     async def disconnect(self) -> None:
@@ -221,6 +227,7 @@ class GetstreamClient:
                 delay *= 2
 
     async def _join(self) -> None:
+        protect_sdk_logs()
         stream = make_stream_client(self._api_key, self._secret, self._token, self.base_url)
         self._call = stream.video.call(self.call_type, self.call_id)
         audio, video = self._subscribe
@@ -398,9 +405,23 @@ def _check_token_user(token: str, user_id: str) -> None:
         )
 
 
+_STATUS_IN_TEXT = re.compile(r"status(?:_code)?[=: ]+(\d{3})")
+
+
 def _status(exc: BaseException) -> int | None:
-    status = getattr(exc, "status_code", None)
-    return status if isinstance(status, int) else None
+    """The HTTP status behind an error, looking through wrapped causes and SDK messages."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        status = getattr(current, "status_code", None)
+        if isinstance(status, int):
+            return status
+        match = _STATUS_IN_TEXT.search(str(current))
+        if match:
+            return int(match.group(1))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _is_retryable(exc: BaseException) -> bool:

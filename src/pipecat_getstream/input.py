@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 class GetstreamInputTransport(BaseInputTransport):
     """Pushes each participant's audio as ``UserAudioRawFrame`` and camera as ``UserImageRawFrame``.
 
-    Audio is resampled per participant to ``audio_in_sample_rate`` (mono s16) and goes
-    through a bounded queue: if the pipeline falls behind, the oldest frames are dropped
-    (counted, logged once). Video keeps only the newest frame per participant.
+    Audio is resampled per participant to ``audio_in_sample_rate`` (mono s16); the
+    pipeline's input audio queue is kept to ``audio_in_queue_frames``: if the pipeline falls
+    behind, the oldest frames are dropped (counted, logged once). Video keeps only the newest frame per participant.
 
     Args:
         transport: The owning transport.
@@ -54,8 +54,6 @@ class GetstreamInputTransport(BaseInputTransport):
         self._client = client
         self._params: GetstreamParams = params
         self._resamplers: dict[str, ParticipantResampler] = {}
-        self._audio_queue: asyncio.Queue[UserAudioRawFrame] | None = None
-        self._audio_pump: asyncio.Task[None] | None = None
         self._video_readers: dict[str, asyncio.Task[None]] = {}
         self._connected = False
         self.dropped_audio_frames = 0
@@ -69,8 +67,6 @@ class GetstreamInputTransport(BaseInputTransport):
         self._connected = True
         await self.set_transport_ready(frame)
         if self._params.audio_in_enabled:
-            self._audio_queue = asyncio.Queue(maxsize=self._params.audio_in_queue_frames)
-            self._audio_pump = self.create_task(self._pump_audio())
             self._client.set_audio_handler(self._on_audio)
         if self._params.video_in_enabled:
             self._client.set_video_handler(self._on_video_track)
@@ -98,8 +94,8 @@ class GetstreamInputTransport(BaseInputTransport):
     def _on_audio(self, pcm: PcmData) -> None:
         participant = getattr(pcm, "participant", None)
         user_id = getattr(participant, "user_id", None)
-        queue = self._audio_queue
-        if not user_id or queue is None:
+        queue = self._pipeline_audio_queue()
+        if not user_id or queue is None or not self._params.audio_in_enabled:
             return
         resampler = self._resamplers.get(user_id)
         if resampler is None:
@@ -110,19 +106,22 @@ class GetstreamInputTransport(BaseInputTransport):
         frame = UserAudioRawFrame(
             audio=audio, sample_rate=self.sample_rate, num_channels=1, user_id=user_id
         )
-        if queue.full():
-            queue.get_nowait()  # the newest audio wins
+        # Pipecat's own input queue is unbounded; keep it bounded here. When the pipeline's
+        # audio task (VAD, filters) falls behind, the oldest audio is dropped: newest wins.
+        while queue.qsize() >= self._params.audio_in_queue_frames:
+            queue.get_nowait()
+            queue.task_done()
             self.dropped_audio_frames += 1
             if self.dropped_audio_frames == 1:
                 logger.warning(f"{self} pipeline is slower than real time; dropping oldest audio")
         queue.put_nowait(frame)
 
-    async def _pump_audio(self) -> None:
-        queue = self._audio_queue
-        assert queue is not None
-        while True:
-            frame = await queue.get()
-            await self.push_audio_frame(frame)
+    def _pipeline_audio_queue(self) -> asyncio.Queue[Any] | None:
+        queue = getattr(self, "_audio_in_queue", None)
+        return queue if isinstance(queue, asyncio.Queue) and not self._paused_input() else None
+
+    def _paused_input(self) -> bool:
+        return bool(getattr(self, "_paused", False))
 
     # ---------------------------------------------------------------- video
     def _on_video_track(self, user_id: str, track: Any) -> None:
@@ -150,9 +149,6 @@ class GetstreamInputTransport(BaseInputTransport):
     async def _teardown(self) -> None:
         self._client.set_audio_handler(None)
         self._client.set_video_handler(None)
-        if self._audio_pump is not None:
-            await self.cancel_task(self._audio_pump)
-            self._audio_pump = None
         for task in list(self._video_readers.values()):
             await self.cancel_task(task)
         self._video_readers.clear()

@@ -19,6 +19,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.utils.utils import obj_id
 
+from pipecat_getstream.audio import OutputNormalizer
 from pipecat_getstream.audio_out import PacedAudioWriter
 from pipecat_getstream.client import GetstreamClient
 from pipecat_getstream.errors import GetstreamError
@@ -63,6 +64,7 @@ class GetstreamOutputTransport(BaseOutputTransport):
         self._client = client
         self._params: GetstreamParams = params
         self._writer: PacedAudioWriter | None = None
+        self._normalizer: OutputNormalizer | None = None
         self._audio_track: AudioStreamTrack | None = None
         self._video_track: ImageVideoTrack | None = None
         self._stale_before = -1
@@ -85,6 +87,7 @@ class GetstreamOutputTransport(BaseOutputTransport):
             channels = self._params.audio_out_channels
             self._audio_track = AudioStreamTrack(sample_rate=self.sample_rate, channels=channels)
             self._writer = PacedAudioWriter(self._audio_track, self.sample_rate, channels)
+            self._normalizer = OutputNormalizer(self.sample_rate, channels)
         if self._params.video_out_enabled:
             self._video_track = ImageVideoTrack(
                 self._params.video_out_width,
@@ -113,11 +116,25 @@ class GetstreamOutputTransport(BaseOutputTransport):
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         """Flush the SDK's audio at once on interruption, then let the base handle it."""
-        if isinstance(frame, InterruptionFrame) and self._writer is not None:
+        if isinstance(frame, OutputAudioRawFrame) and self._normalizer is not None:
+            self._normalize(frame)
+        elif isinstance(frame, InterruptionFrame) and self._writer is not None:
             # Every audio chunk that exists now predates the interruption.
             self._stale_before = obj_id()
             await self._writer.interrupt()
         await super().process_frame(frame, direction)
+
+    def _normalize(self, frame: OutputAudioRawFrame) -> None:
+        assert self._normalizer is not None
+        before = self._normalizer.trimmed_bytes
+        audio = self._normalizer.normalize(frame.audio, frame.sample_rate, frame.num_channels)
+        if audio is not frame.audio:
+            frame.audio = audio
+            frame.sample_rate = self._normalizer.sample_rate
+            frame.num_channels = self._normalizer.channels
+            frame.num_frames = len(audio) // (2 * frame.num_channels)
+        if before == 0 and self._normalizer.trimmed_bytes:
+            logger.warning(f"{self} audio frames of odd byte length: trailing bytes dropped")
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         """Queue a chunk in the SDK track; returns at real-time rate."""
