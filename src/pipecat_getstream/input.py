@@ -32,7 +32,8 @@ class GetstreamInputTransport(BaseInputTransport):
 
     Audio is resampled per participant to ``audio_in_sample_rate`` (mono s16); the
     pipeline's input audio queue is kept to ``audio_in_queue_frames``: if the pipeline falls
-    behind, the oldest frames are dropped (counted, logged once). Video keeps only the newest frame per participant.
+    behind, the oldest frames are dropped (counted, logged once). Video keeps only the
+    newest frame per participant.
 
     Args:
         transport: The owning transport.
