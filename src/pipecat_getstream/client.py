@@ -9,20 +9,20 @@ SDK callbacks are turned into ordered transport events on one bounded queue.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-import jwt
 from getstream.video.rtc.connection_manager import ConnectionManager
 from getstream.video.rtc.track_util import PcmData
 from loguru import logger
 
+from pipecat_getstream.dispatch import EmitFn, EventDispatcher
 from pipecat_getstream.errors import (
     GetstreamConfigError,
     GetstreamConnectionError,
     GetstreamNotConnectedError,
+    describe_error,
+    is_retryable,
 )
 from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
 from pipecat_getstream.messages import encode_custom_event, parse_incoming_event, sender_id
@@ -34,11 +34,9 @@ from pipecat_getstream.sdk import (
     make_stream_client,
     subscription_config,
 )
+from pipecat_getstream.validation import check_token_user
+from pipecat_getstream.watchdog import SignalingWatchdog, resubscribe
 
-#: Transport events waiting for their handlers; beyond this they are dropped and counted.
-EVENT_QUEUE_SIZE = 1024
-
-EmitFn = Callable[..., Awaitable[None]]
 AudioHandler = Callable[[PcmData], None]
 VideoHandler = Callable[[str, Any], None]
 
@@ -77,7 +75,7 @@ class GetstreamClient:
         join_attempts: int = 3,
     ):
         if token is not None:
-            _check_token_user(token, user_id)
+            check_token_user(token, user_id)
         protect_sdk_logs(api_secret, token)
         self._api_key = api_key
         self._secret = api_secret
@@ -94,16 +92,17 @@ class GetstreamClient:
         self._connect_lock = asyncio.Lock()
         self._manager: ConnectionManager | None = None
         self._call: Any = None
-        self._events: asyncio.Queue[tuple[str, tuple[Any, ...]]] | None = None
-        self._dispatcher: asyncio.Task[None] | None = None
+        self._events = EventDispatcher(emit, repr(self))
         self._audio_handler: AudioHandler | None = None
         self._video_handler: VideoHandler | None = None
         self._pending_video: list[tuple[str, Any]] = []
         self._published = False
         self._leaving = False
-        self.dropped_events = 0
         self.call_ended = False
         self._ending: asyncio.Task[None] | None = None
+        self._reconnecting = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._watchdog: SignalingWatchdog | None = None
 
     def __repr__(self) -> str:
         return f"GetstreamClient(call={self.call_type}:{self.call_id}, user_id={self.user_id})"
@@ -199,7 +198,7 @@ class GetstreamClient:
             await self._call.send_call_event(user_id=self.user_id, custom=custom)
         except Exception as exc:
             raise GetstreamConnectionError(
-                f"sending a custom event failed: {_describe(exc)}"
+                f"sending a custom event failed: {describe_error(exc)}"
             ) from exc
 
     # ------------------------------------------------------------- joining
@@ -213,15 +212,15 @@ class GetstreamClient:
                 raise
             except Exception as exc:
                 await self._abandon()
-                retry = _is_retryable(exc) and attempt < self._join_attempts
+                retry = is_retryable(exc) and attempt < self._join_attempts
                 logger.warning(
                     f"{self} join attempt {attempt}/{self._join_attempts} failed: "
-                    f"{_describe(exc)}" + (f"; retrying in {delay:.1f}s" if retry else "")
+                    f"{describe_error(exc)}" + (f"; retrying in {delay:.1f}s" if retry else "")
                 )
                 if not retry:
                     raise GetstreamConnectionError(
                         f"could not join call {self.call_type}:{self.call_id} at "
-                        f"{self.base_url}: {_describe(exc)}"
+                        f"{self.base_url}: {describe_error(exc)}"
                     ) from exc
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -241,7 +240,7 @@ class GetstreamClient:
         )
         self._manager = manager
         self._leaving = False
-        self._start_dispatcher()
+        self._events.start()
         self._attach(manager)
         await manager.connect()
         for participant in manager.participants_state.get_participants():
@@ -249,14 +248,25 @@ class GetstreamClient:
                 self._post(self._registry.joined(participant.user_id, participant.session_id))
         # Tracks published before we joined are only subscribed once re-announced.
         await manager.republish_tracks()
+        self._watchdog = SignalingWatchdog(manager)
+        self._watchdog.start()
         logger.info(f"{self} joined the call")
         self._queue_event("on_connected", ())
 
+    async def _stop_background(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            await watchdog.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
     async def _abandon(self) -> None:
+        await self._stop_background()
         manager, self._manager = self._manager, None
         if manager is not None:
             await leave_without_blocking(manager)
-        await self._stop_dispatcher()
+        await self._events.stop()
 
     async def _leave(self) -> None:
         manager = self._manager
@@ -264,12 +274,13 @@ class GetstreamClient:
             return
         await self._emit("on_before_disconnect")
         self._leaving = True
+        await self._stop_background()
         await leave_without_blocking(manager)
         self._manager = None
         self._published = False
         self._registry.clear()
         self._queue_event("on_disconnected", ())
-        await self._stop_dispatcher()
+        await self._events.stop()
         logger.info(f"{self} left the call")
 
     # ------------------------------------------------------------ SDK events
@@ -282,6 +293,7 @@ class GetstreamClient:
         manager.on("call_ended", self._on_call_ended)
         manager.on("connection.state_changed", self._on_state_changed)
         manager.on("reconnection_failed", self._on_reconnection_failed)
+        manager.on("reconnection_success", self._on_reconnection_success)
 
     def _on_audio(self, pcm: PcmData) -> None:
         handler = self._audio_handler
@@ -330,16 +342,38 @@ class GetstreamClient:
         # Leave at once: a server close after call_ended can otherwise trigger a fast
         # reconnect into the ended call. Not awaited here (this is an SDK callback).
         self._ending = asyncio.get_running_loop().create_task(self.close())
+        self._reconnecting = False
 
     def _on_state_changed(self, change: Any) -> None:
         new = getattr(change.get("new"), "value", None) if isinstance(change, dict) else None
-        old = getattr(change.get("old"), "value", None) if isinstance(change, dict) else None
-        if new in ("reconnecting", "migrating") and old == "joined":
+        if new in ("reconnecting", "migrating") and not self._reconnecting:
+            self._reconnecting = True
             self._queue_event("on_reconnecting", ())
-        elif new == "joined" and old in ("reconnecting", "migrating"):
-            self._queue_event("on_reconnected", ())
+
+    def _on_reconnection_success(self, info: Any) -> None:
+        strategy = str(info.get("strategy", "")) if isinstance(info, dict) else ""
+        self._reconnecting = False
+        logger.info(f"{self} reconnected ({strategy or 'unknown strategy'})")
+        self._queue_event("on_reconnected", ())
+        manager = self._manager
+        if manager is not None and "fast" not in strategy.lower():
+            # A rejoin starts a new SFU session: re-send subscriptions (SDK bug) and pick up
+            # participants that joined while we were away.
+            self._background(self._after_rejoin(manager))
+
+    async def _after_rejoin(self, manager: ConnectionManager) -> None:
+        await resubscribe(manager)
+        for participant in manager.participants_state.get_participants():
+            if participant.session_id != manager.session_id:
+                self._post(self._registry.joined(participant.user_id, participant.session_id))
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_reconnection_failed(self, info: Any) -> None:
+        self._reconnecting = False
         reason = info.get("reason") if isinstance(info, dict) else str(info)
         logger.error(f"{self} reconnection failed: {reason}")
         self._queue_event("on_reconnect_failed", (str(reason),))
@@ -347,43 +381,10 @@ class GetstreamClient:
     # ------------------------------------------------------- event delivery
     def _post(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
         for name, args in events:
-            self._queue_event(name, args)
+            self._events.post(name, args)
 
     def _queue_event(self, name: str, args: tuple[Any, ...]) -> None:
-        queue = self._events
-        if queue is None:
-            return
-        try:
-            queue.put_nowait((name, args))
-        except asyncio.QueueFull:
-            self.dropped_events += 1
-            if self.dropped_events == 1:
-                logger.warning(f"{self} event handlers are too slow; dropping events")
-
-    def _start_dispatcher(self) -> None:
-        if self._dispatcher is None or self._dispatcher.done():
-            self._events = asyncio.Queue(maxsize=EVENT_QUEUE_SIZE)
-            self._dispatcher = asyncio.create_task(self._dispatch(self._events))
-
-    async def _stop_dispatcher(self) -> None:
-        queue, task = self._events, self._dispatcher
-        self._dispatcher = None
-        if queue is not None and task is not None and not task.done():
-            queue.put_nowait(("", ()))  # sentinel: deliver what is queued, then stop
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), 5.0)
-            task.cancel()
-        self._events = None
-
-    async def _dispatch(self, queue: asyncio.Queue[tuple[str, tuple[Any, ...]]]) -> None:
-        while True:
-            name, args = await queue.get()
-            if not name:
-                return
-            try:
-                await self._emit(name, *args)
-            except Exception as exc:
-                logger.exception(f"{self} handler for {name} failed: {exc!r}")
+        self._events.post(name, args)
 
 
 def _bind(fn: Callable[..., None], name: str) -> Callable[..., None]:
@@ -391,51 +392,3 @@ def _bind(fn: Callable[..., None], name: str) -> Callable[..., None]:
         fn(name, *args)
 
     return handler
-
-
-def _check_token_user(token: str, user_id: str) -> None:
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError as exc:
-        raise GetstreamConfigError("token is not a valid JWT") from exc
-    claimed = claims.get("user_id")
-    if claimed is not None and claimed != user_id:
-        raise GetstreamConfigError(
-            f"token was minted for user_id={claimed!r}, but the transport joins as {user_id!r}"
-        )
-
-
-_STATUS_IN_TEXT = re.compile(r"status(?:_code)?[=: ]+(\d{3})")
-
-
-def _status(exc: BaseException) -> int | None:
-    """The HTTP status behind an error, looking through wrapped causes and SDK messages."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        status = getattr(current, "status_code", None)
-        if isinstance(status, int):
-            return status
-        match = _STATUS_IN_TEXT.search(str(current))
-        if match:
-            return int(match.group(1))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    status = _status(exc)
-    if status is not None:
-        return status >= 500 or status == 429
-    return isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError)) or (
-        "timeout" in type(exc).__name__.lower() or "connect" in type(exc).__name__.lower()
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    status = _status(exc)
-    api_error = getattr(exc, "api_error", None)
-    message = getattr(api_error, "message", None) or str(exc) or type(exc).__name__
-    prefix = f"HTTP {status}: " if status is not None else f"{type(exc).__name__}: "
-    return prefix + message[:300]

@@ -123,6 +123,22 @@ class RoutedConnectionManager(ConnectionManager):
 _closing: set[asyncio.Future[None]] = set()
 
 
+def close_signaling_in_background(manager: ConnectionManager) -> asyncio.Future[None] | None:
+    """Detach the manager's signaling socket and close it on a worker thread.
+
+    The close frame goes out at once; the SDK's thread joins (up to ~2 s each) finish in the
+    background instead of on the event loop.
+    """
+    ws_client = getattr(manager, "_ws_client", None)
+    if ws_client is None:
+        return None
+    manager._ws_client = None
+    closing = asyncio.get_running_loop().run_in_executor(None, ws_client.close)
+    _closing.add(closing)
+    closing.add_done_callback(_closing.discard)
+    return closing
+
+
 async def leave_without_blocking(manager: ConnectionManager) -> None:
     """Leave the call without freezing the event loop.
 
@@ -138,12 +154,7 @@ async def leave_without_blocking(manager: ConnectionManager) -> None:
 
     """
     manager.running = False
-    ws_client = getattr(manager, "_ws_client", None)
-    if ws_client is not None:
-        manager._ws_client = None
-        closing = asyncio.get_running_loop().run_in_executor(None, ws_client.close)
-        _closing.add(closing)
-        closing.add_done_callback(_closing.discard)
+    close_signaling_in_background(manager)
     try:
         await manager.leave()
     except Exception as exc:  # the call is being left: log, never raise from teardown

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+import jwt
+
 from pipecat_getstream.errors import GetstreamConfigError
 
 # GetStream ids: letters, digits and "@_-" (user ids) or "_-" (call ids/types); we accept the
@@ -156,3 +158,21 @@ def check_positive(name: str, value: object, *, allow_none: bool = False) -> Non
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise GetstreamConfigError(f"{name} must be a positive number, got {value!r}")
+
+
+def check_token_user(token: str, user_id: str) -> None:
+    """Check that a pre-minted token is a JWT for ``user_id`` (its signature is not checked).
+
+    Raises:
+        GetstreamConfigError: If the token is not a JWT or names another user.
+
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise GetstreamConfigError("token is not a valid JWT") from exc
+    claimed = claims.get("user_id")
+    if claimed is not None and claimed != user_id:
+        raise GetstreamConfigError(
+            f"token was minted for user_id={claimed!r}, but the transport joins as {user_id!r}"
+        )
