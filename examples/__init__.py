@@ -1,0 +1,1 @@
+"""Code behind ``example.py`` (not part of the installed package)."""

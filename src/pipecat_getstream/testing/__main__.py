@@ -1,0 +1,51 @@
+"""Run ``LocalStreamServer`` standalone: ``python -m pipecat_getstream.testing``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from pipecat_getstream.testing.server import LocalStreamServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the server, print the environment to use it, and serve until Ctrl-C.
+
+    Args:
+        argv: Command-line arguments (defaults to ``sys.argv[1:]``).
+
+    Returns:
+        The process exit code.
+
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m pipecat_getstream.testing",
+        description="Local GetStream-compatible server (coordinator + SFU) for offline runs.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = free port)")
+    parser.add_argument("--api-key", default=None, help="API key (random when omitted)")
+    parser.add_argument("--api-secret", default=None, help="API secret (random when omitted)")
+    args = parser.parse_args(argv)
+
+    server = LocalStreamServer(
+        host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret
+    )
+    server.start()
+    print(f"export STREAM_API_KEY={server.api_key}")
+    print(f"export STREAM_API_SECRET={server.api_secret}")
+    print(f"export GETSTREAM_BASE_URL={server.base_url}")
+    print(f"# coordinator WebSocket: {server.coordinator_ws_url}")
+    print("# press Ctrl-C to stop", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
