@@ -27,8 +27,10 @@ from pipecat_getstream.transport import EVENTS, GetstreamParams
 class Probe(FrameProcessor):
     """Records what the input transport delivers; passes every frame on."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_audio: bool = True) -> None:
         super().__init__()
+        self.keep_audio = keep_audio
+        self.audio_bytes: dict[str, int] = defaultdict(int)
         self.audio: dict[str, bytearray] = defaultdict(bytearray)
         self.audio_rates: set[int] = set()
         self.first_audio_at: dict[str, float] = {}
@@ -38,7 +40,9 @@ class Probe(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, UserAudioRawFrame):
-            self.audio[frame.user_id] += frame.audio
+            self.audio_bytes[frame.user_id] += len(frame.audio)
+            if self.keep_audio:
+                self.audio[frame.user_id] += frame.audio
             self.audio_rates.add(frame.sample_rate)
             self.first_audio_at.setdefault(frame.user_id, time.monotonic())
         elif isinstance(frame, UserImageRawFrame):
@@ -54,7 +58,14 @@ class Probe(FrameProcessor):
 class Bot:
     """Runs ``transport.input() -> probe -> transport.output()`` and records every event."""
 
-    def __init__(self, server: Any, call_id: str, user_id: str = "pipecat-bot", **params: Any):
+    def __init__(
+        self,
+        server: Any,
+        call_id: str,
+        user_id: str = "pipecat-bot",
+        keep_audio: bool = True,
+        **params: Any,
+    ):
         self.transport = GetstreamTransport(
             api_key=server.api_key,
             api_secret=server.api_secret,
@@ -64,7 +75,7 @@ class Bot:
             params=GetstreamParams(**params),
             base_url=server.base_url,
         )
-        self.probe = Probe()
+        self.probe = Probe(keep_audio)
         self.events: list[tuple[str, tuple[Any, ...]]] = []
         self.connected = asyncio.Event()
         for name in EVENTS:

@@ -94,6 +94,7 @@ class Human:
         tone_hz: float | None = None,
         camera: tuple[int, int] | None = None,
         receive_video: bool = False,
+        record: bool = True,
     ):
         self.server = server
         self.user_id = user_id
@@ -124,6 +125,8 @@ class Human:
         self._tasks: list[asyncio.Task[Any]] = []
         self.audio_track: AudioStreamTrack | None = None
         self.joined_at = 0.0
+        self.record = record
+        self.audio_frames = 0
 
     async def join(self) -> Human:
         m = self.manager
@@ -177,6 +180,9 @@ class Human:
             await asyncio.sleep(max(0.0, start + i * chunk - 0.05 - time.monotonic()))
 
     def _on_audio(self, pcm: PcmData) -> None:
+        self.audio_frames += 1
+        if not self.record:
+            return
         user = getattr(pcm.participant, "user_id", None) or "?"
         samples = np.asarray(pcm.samples, dtype=np.int16).reshape(-1)
         self.from_user(user).chunks.append((time.monotonic(), samples))

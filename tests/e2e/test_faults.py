@@ -31,7 +31,10 @@ async def _media_flows_both_ways(bot: Bot, human: Human, user: str = "alice") ->
 async def test_sfu_socket_drop_mid_utterance(deadline):
     async with LocalStreamServer(fast_reconnect_deadline_s=deadline) as server:
         call_id = new_call()
-        async with Bot(server, call_id) as bot, Human(server, call_id, "alice", tone_hz=440) as human:
+        async with (
+            Bot(server, call_id) as bot,
+            Human(server, call_id, "alice", tone_hz=440) as human,
+        ):
             await _media_flows_both_ways(bot, human)
             assert server.drop_sfu_socket("pipecat-bot") == 1
             await wait_until(lambda: bot.fired("on_reconnected"), timeout=20)
@@ -45,7 +48,10 @@ async def test_sfu_socket_drop_mid_utterance(deadline):
 
 async def test_repeated_drops_always_recover(local_server):
     call_id = new_call()
-    async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice", tone_hz=440) as human:
+    async with (
+        Bot(local_server, call_id) as bot,
+        Human(local_server, call_id, "alice", tone_hz=440) as human,
+    ):
         await _media_flows_both_ways(bot, human)
         for i in range(5):
             local_server.drop_sfu_socket("pipecat-bot")
@@ -55,7 +61,10 @@ async def test_repeated_drops_always_recover(local_server):
 
 async def test_human_socket_drop_keeps_the_participant(local_server):
     call_id = new_call()
-    async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice", tone_hz=440) as human:
+    async with (
+        Bot(local_server, call_id) as bot,
+        Human(local_server, call_id, "alice", tone_hz=440) as human,
+    ):
         await _media_flows_both_ways(bot, human)
         local_server.drop_sfu_socket("alice")
         await asyncio.sleep(1.0)
@@ -81,7 +90,9 @@ async def test_coordinator_drop_custom_events_flow_again(local_server):
         await asyncio.wait_for(resend_until_seen(), 30)
         # The bot can send again too.
         await bot.transport.send_custom_event({"after": "reconnect"})
-        await wait_until(lambda: any(e["custom"].get("after") for e in human.custom_events), timeout=10)
+        await wait_until(
+            lambda: any(e["custom"].get("after") for e in human.custom_events), timeout=10
+        )
 
 
 async def test_participant_vanishing_is_reported_left_after_the_timeout():
@@ -116,7 +127,10 @@ async def test_join_retries_server_errors_then_fails_clearly(local_server):
 
 async def test_packet_loss_survived_and_speech_resumes(local_server):
     call_id = new_call()
-    async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice", tone_hz=440) as human:
+    async with (
+        Bot(local_server, call_id) as bot,
+        Human(local_server, call_id, "alice", tone_hz=440) as human,
+    ):
         await _media_flows_both_ways(bot, human)
         local_server.set_media_faults(drop_fraction=0.05)
         try:

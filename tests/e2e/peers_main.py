@@ -1,0 +1,51 @@
+"""A separate process with LocalStreamServer and N talking SDK participants (for the soak test).
+
+Prints one JSON line with the server's credentials once everyone is ready to join; the
+participants join when a ``join <call-prefix> <n>`` line arrives on stdin, leave on ``leave``,
+and the process exits at end of input. Keeping the server and the simulated humans here
+means the test process measures only the transports.
+"""
+
+import asyncio
+import json
+import sys
+
+from pipecat_getstream.testing import LocalStreamServer
+from tests.e2e.human import Human
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    async with LocalStreamServer() as server:
+        print(
+            json.dumps(
+                {
+                    "base_url": server.base_url,
+                    "api_key": server.api_key,
+                    "api_secret": server.api_secret,
+                }
+            ),
+            flush=True,
+        )
+        humans: list[Human] = []
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            words = line.split()
+            if words[:1] == ["join"]:
+                prefix, count = words[1], int(words[2])
+                humans = [
+                    Human(server, f"{prefix}-{i}", f"user{i}", tone_hz=300 + 20 * i, record=False)
+                    for i in range(count)
+                ]
+                await asyncio.gather(*(h.join() for h in humans))
+                print(json.dumps({"joined": count}), flush=True)
+            elif words[:1] == ["leave"]:
+                await asyncio.gather(*(h.leave() for h in humans), return_exceptions=True)
+                print(json.dumps({"left": len(humans)}), flush=True)
+                humans = []
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
