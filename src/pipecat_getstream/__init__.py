@@ -3,7 +3,14 @@
 ``GetstreamTransport`` puts a Pipecat pipeline into a GetStream video call;
 ``pipecat_getstream.testing.LocalStreamServer`` runs a GetStream-compatible server locally
 for offline development and tests.
+
+The transport classes are imported lazily, so ``python -m pipecat_getstream.testing`` does
+not pay for importing Pipecat.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pipecat_getstream.errors import (
     GetstreamConfigError,
@@ -11,8 +18,10 @@ from pipecat_getstream.errors import (
     GetstreamError,
     GetstreamNotConnectedError,
 )
-from pipecat_getstream.params import GetstreamParams
-from pipecat_getstream.transport import GetstreamTransport
+
+if TYPE_CHECKING:
+    from pipecat_getstream.params import GetstreamParams
+    from pipecat_getstream.transport import GetstreamTransport
 
 __all__ = [
     "GetstreamConfigError",
@@ -22,3 +31,15 @@ __all__ = [
     "GetstreamParams",
     "GetstreamTransport",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GetstreamTransport":
+        from pipecat_getstream.transport import GetstreamTransport
+
+        return GetstreamTransport
+    if name == "GetstreamParams":
+        from pipecat_getstream.params import GetstreamParams
+
+        return GetstreamParams
+    raise AttributeError(f"module 'pipecat_getstream' has no attribute {name!r}")

@@ -29,6 +29,7 @@ from pipecat_getstream.messages import encode_custom_event, parse_incoming_event
 from pipecat_getstream.redaction import protect_sdk_logs
 from pipecat_getstream.sdk import (
     RoutedConnectionManager,
+    close_signaling_in_background,
     coordinator_ws_uri,
     leave_without_blocking,
     make_stream_client,
@@ -294,6 +295,7 @@ class GetstreamClient:
         manager.on("connection.state_changed", self._on_state_changed)
         manager.on("reconnection_failed", self._on_reconnection_failed)
         manager.on("reconnection_success", self._on_reconnection_success)
+        manager.on("connection_lost", self._on_connection_lost)
 
     def _on_audio(self, pcm: PcmData) -> None:
         handler = self._audio_handler
@@ -349,6 +351,14 @@ class GetstreamClient:
         if new in ("reconnecting", "migrating") and not self._reconnecting:
             self._reconnecting = True
             self._queue_event("on_reconnecting", ())
+
+    def _on_connection_lost(self, *_: Any) -> None:
+        # The SDK's reconnect closes the dead socket synchronously (up to ~2 s of thread
+        # joins on the event loop, stalling every call in the process). Detach it now and
+        # close it on a worker thread; the SDK then reconnects without touching it.
+        manager = self._manager
+        if manager is not None and not self._leaving:
+            close_signaling_in_background(manager)
 
     def _on_reconnection_success(self, info: Any) -> None:
         strategy = str(info.get("strategy", "")) if isinstance(info, dict) else ""

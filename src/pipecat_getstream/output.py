@@ -29,6 +29,7 @@ from pipecat_getstream.frames import (
     OutputTransportMessageUrgentFrame,
 )
 from pipecat_getstream.params import GetstreamParams
+from pipecat_getstream.tracks import SharedReaderTrack
 from pipecat_getstream.video import ImageVideoTrack, image_to_video_frame
 
 if TYPE_CHECKING:
@@ -94,7 +95,10 @@ class GetstreamOutputTransport(BaseOutputTransport):
                 self._params.video_out_height,
                 self._params.video_out_framerate,
             )
-        await self._client.publish(audio=self._audio_track, video=self._video_track)
+        # Shared readers: the SDK adds a second reader of each track on fast reconnect.
+        audio = SharedReaderTrack(self._audio_track) if self._audio_track else None
+        video = SharedReaderTrack(self._video_track) if self._video_track else None
+        await self._client.publish(audio=audio, video=video)
         await self.set_transport_ready(frame)
 
     async def stop(self, frame: EndFrame) -> None:

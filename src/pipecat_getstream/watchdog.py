@@ -107,6 +107,11 @@ class SignalingWatchdog:
                 if closing is not None:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(asyncio.shield(closing), 3.0)
+                lock = getattr(reconnector, "_reconnect_lock", None)
+                if lock is not None and lock.locked():
+                    # The SDK's own reconnection loop is still running: with the state reset
+                    # it goes on to its REJOIN attempt; a second request would rejoin twice.
+                    continue
                 await reconnector.reconnect(
                     strategy=ReconnectionStrategy.REJOIN, reason="watchdog: signaling socket dead"
                 )

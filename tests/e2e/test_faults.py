@@ -41,6 +41,17 @@ async def test_sfu_socket_drop_mid_utterance(deadline):
             await _media_flows_both_ways(bot, human)
             names = [n for n, _ in bot.events]
             assert names.index("on_reconnecting") < names.index("on_reconnected")
+            # Full frame rate after the reconnect: the SDK's restored sender must not split the
+            # bot's frames with the old one (each would get every other 20 ms frame).
+            heard = human.from_user("pipecat-bot")
+            await bot.say(tone(660, 16000, 3.0))
+            await asyncio.sleep(2.5)
+            now = time.monotonic()
+            frames = [t for t, _ in heard.chunks if now - 2.0 <= t < now]
+            assert len(frames) >= 90, (
+                len(frames),
+                {k: len(v.chunks) for k, v in human.heard.items()},
+            )  # 50 frames/s
             # The participant never left from the bot's point of view, and vice versa.
             assert bot.fired("on_participant_left") == []
             assert bot.transport.get_participants() == ["alice"]

@@ -48,7 +48,7 @@ class Peers:
             cwd=root,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=open(os.environ.get("SOAK_PEERS_LOG", os.devnull), "w"),
         )
         info = await self.reply()
         self.server = SimpleNamespace(**info)

@@ -1,0 +1,51 @@
+import asyncio
+
+import pytest
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from pipecat_getstream.tracks import SharedReaderTrack
+
+
+class CountingTrack(MediaStreamTrack):
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    async def recv(self) -> int:
+        if self.readyState != "live":
+            raise MediaStreamError
+        await asyncio.sleep(0.002)  # paced source
+        self.n += 1
+        return self.n
+
+
+async def _read(track: SharedReaderTrack, count: int) -> list[int]:
+    return [await track.recv() for _ in range(count)]
+
+
+async def test_single_reader_sees_the_source_unchanged():
+    track = SharedReaderTrack(CountingTrack())
+    assert await _read(track, 5) == [1, 2, 3, 4, 5]
+
+
+async def test_two_concurrent_readers_each_get_every_frame():
+    source = CountingTrack()
+    track = SharedReaderTrack(source)
+    first = asyncio.create_task(_read(track, 20))
+    await asyncio.sleep(0.011)  # the second reader joins later (like a restored sender)
+    second = asyncio.create_task(_read(track, 10))
+    a, b = await asyncio.gather(first, second)
+    assert a == list(range(1, 21))
+    assert b == list(range(b[0], b[0] + 10))  # contiguous, from the live edge
+    assert source.n == 20  # the source was read once per frame, not once per reader
+
+
+async def test_stop_stops_the_source():
+    source = CountingTrack()
+    track = SharedReaderTrack(source)
+    track.stop()
+    assert source.readyState == "ended"
+    with pytest.raises(MediaStreamError):
+        await track.recv()
