@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiortc.mediastreams import MediaStreamError
@@ -56,6 +57,8 @@ class GetstreamInputTransport(BaseInputTransport):
         self._params: GetstreamParams = params
         self._resamplers: dict[str, ParticipantResampler] = {}
         self._video_readers: dict[str, asyncio.Task[None]] = {}
+        self._captures: dict[str, float | None] = {}  # participant -> max fps (None: all)
+        self._last_image_at: dict[str, float] = {}
         self._connected = False
         self.dropped_audio_frames = 0
 
@@ -125,6 +128,26 @@ class GetstreamInputTransport(BaseInputTransport):
         return bool(getattr(self, "_paused", False))
 
     # ---------------------------------------------------------------- video
+    def capture(self, participant_id: str, framerate: float | None) -> None:
+        """Pass on ``participant_id``'s camera at up to ``framerate`` fps (``None``: all).
+
+        Once any participant is captured explicitly, only captured participants' video is
+        pushed; until then, every participant's video is.
+        """
+        self._captures[participant_id] = framerate if framerate and framerate > 0 else None
+
+    def _image_due(self, user_id: str) -> bool:
+        if not self._captures:
+            return True
+        if user_id not in self._captures:
+            return False
+        rate = self._captures[user_id]
+        now = time.monotonic()
+        if rate is not None and now - self._last_image_at.get(user_id, 0.0) < 1.0 / rate:
+            return False
+        self._last_image_at[user_id] = now
+        return True
+
     def _on_video_track(self, user_id: str, track: Any) -> None:
         old = self._video_readers.pop(user_id, None)
         if old is not None:
@@ -141,6 +164,8 @@ class GetstreamInputTransport(BaseInputTransport):
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            if not self._image_due(user_id):
+                continue
             image, size = await asyncio.to_thread(video_frame_to_rgb, frame)
             await self.push_video_frame(
                 UserImageRawFrame(user_id=user_id, image=image, size=size, format="RGB")

@@ -175,6 +175,35 @@ class GetstreamTransport(BaseTransport):
         """User ids of the remote participants now in the call."""
         return self._client.participants()
 
+    async def capture_participant_video(
+        self,
+        participant_id: str,
+        framerate: int | None = 30,
+        video_source: str = "camera",
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """Receive a participant's camera at up to ``framerate`` frames per second.
+
+        Needs ``video_in_enabled``. Once a participant is captured explicitly, only
+        captured participants' video reaches the pipeline. Only the camera is supported.
+
+        Args:
+            participant_id: The participant's user id.
+            framerate: Maximum frames per second (``None`` or 0: every frame).
+            video_source: ``"camera"``.
+            *args: Accepted for compatibility with Pipecat's signature.
+            **kwargs: Accepted for compatibility (``on_request_only`` is not supported).
+
+        """
+        if video_source != "camera":
+            logger.warning(f"{self}: only the camera can be captured, not {video_source!r}")
+            return
+        if not self._params.video_in_enabled:
+            logger.warning(f"{self}: capture_participant_video needs video_in_enabled=True")
+            return
+        self.input().capture(participant_id, framerate)
+
     def get_client_id(self, client: Any) -> str:
         """The id of a client as passed to ``on_client_connected`` (a participant id)."""
         return str(client)

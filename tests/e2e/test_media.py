@@ -115,3 +115,8 @@ async def test_video_both_ways(local_server):
         assert human.video_sizes["pipecat-bot"][-1] == (320, 240)
         await wait_until(lambda: len(bot.probe.images.get("alice", [])) > 5, timeout=20)
         assert bot.probe.images["alice"][-1] == (256, 192, "RGB")
+        # capture_participant_video limits the rate (the camera sends ~30 fps).
+        await bot.transport.capture_participant_video("alice", framerate=5)
+        before = len(bot.probe.images["alice"])
+        await asyncio.sleep(2.0)
+        assert 4 <= len(bot.probe.images["alice"]) - before <= 13
