@@ -137,7 +137,8 @@ def pcm_from_s16(audio: bytes, sample_rate: int, channels: int) -> PcmData:
     """
     samples = np.frombuffer(audio, dtype=np.int16)
     if channels > 1:
-        samples = samples.reshape(-1, channels).T
+        # Planar (channels, samples), contiguous: older PyAV refuses strided arrays.
+        samples = np.ascontiguousarray(samples.reshape(-1, channels).T)
     return PcmData(sample_rate=sample_rate, format="s16", samples=samples, channels=channels)
 
 

@@ -9,6 +9,7 @@ SDK callbacks are turned into ordered transport events on one bounded queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,7 @@ class GetstreamClient:
         self._connect_lock = asyncio.Lock()
         self._manager: ConnectionManager | None = None
         self._call: Any = None
+        self._stream: Any = None
         self._events = EventDispatcher(emit, repr(self))
         self._audio_handler: AudioHandler | None = None
         self._video_handler: VideoHandler | None = None
@@ -229,6 +231,7 @@ class GetstreamClient:
     async def _join(self) -> None:
         protect_sdk_logs()
         stream = make_stream_client(self._api_key, self._secret, self._token, self.base_url)
+        self._stream = stream
         self._call = stream.video.call(self.call_type, self.call_id)
         audio, video = self._subscribe
         manager = RoutedConnectionManager(
@@ -262,11 +265,18 @@ class GetstreamClient:
             task.cancel()
         self._tasks.clear()
 
+    async def _close_rest_client(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
+
     async def _abandon(self) -> None:
         await self._stop_background()
         manager, self._manager = self._manager, None
         if manager is not None:
             await leave_without_blocking(manager)
+        await self._close_rest_client()
         await self._events.stop()
 
     async def _leave(self) -> None:
@@ -277,6 +287,7 @@ class GetstreamClient:
         self._leaving = True
         await self._stop_background()
         await leave_without_blocking(manager)
+        await self._close_rest_client()
         self._manager = None
         self._published = False
         self._registry.clear()

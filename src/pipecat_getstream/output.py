@@ -180,7 +180,7 @@ class GetstreamOutputTransport(BaseOutputTransport):
         try:
             await self._client.send_custom_event(payload)
         except (ValueError, GetstreamError) as exc:
-            logger.error(f"{self} could not send a transport message: {exc}")
+            logger.warning(f"{self} could not send a transport message: {exc}")
 
     async def _teardown(self) -> None:
         if self._writer is not None:

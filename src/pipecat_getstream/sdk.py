@@ -163,5 +163,7 @@ async def leave_without_blocking(manager: ConnectionManager) -> None:
 
 async def wait_for_closed_sockets(timeout: float = 5.0) -> None:
     """Wait until every signaling socket closed by :func:`leave_without_blocking` is done."""
-    if _closing:
-        await asyncio.wait(list(_closing), timeout=timeout)
+    loop = asyncio.get_running_loop()
+    pending = [future for future in _closing if future.get_loop() is loop]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)

@@ -1,6 +1,7 @@
 """Slow pipelines, odd audio, restarts and cancellation: handled, bounded, nothing leaked."""
 
 import asyncio
+import gc
 import os
 import threading
 import time
@@ -123,6 +124,7 @@ async def test_start_stop_start_and_cancel_leak_nothing(local_server):
     await bot.start()
     await bot.stop()
     await wait_for_closed_sockets()
+    gc.collect()
     base_threads, base_fds = _threads(), len(os.listdir("/proc/self/fd"))
     base_tasks = len(asyncio.all_tasks())
 
@@ -150,5 +152,6 @@ async def test_start_stop_start_and_cancel_leak_nothing(local_server):
     await wait_for_closed_sockets()
     # The SDK's signaling ping thread sleeps 10 s between pings; it ends on its next wake-up.
     await wait_until(lambda: _threads() <= base_threads, timeout=15, interval=0.5)
+    gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= base_fds + 2
     assert len(asyncio.all_tasks()) <= base_tasks + 1
