@@ -1,0 +1,1 @@
+"""Benchmarks of the transport against the reference ``pipecat-getstream`` (not shipped)."""

@@ -1,0 +1,230 @@
+"""The benchmark's outputs: ``results.json``, ``table.md`` and PNG plots."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+IMPLS = ("ours", "reference", "reference-oldest")
+
+
+def _half_of_ref(ours: float, ref: float | None) -> bool | None:
+    return None if ref is None else ours <= ref / 2
+
+
+#: (scenario, key, label, target text, check(ours, reference) -> pass?)
+ROWS: list[tuple[str, str, str, str, Callable[[float, float | None], bool | None] | None]] = [
+    ("latency", "server_path_ms", "server path, participant → participant (ms)", "", None),
+    (
+        "latency",
+        "input_net_ms",
+        "input: participant → UserAudioRawFrame, net (ms)",
+        "≤ 5",
+        lambda o, r: o <= 5,
+    ),
+    ("latency", "output_net_ms", "output: OutputAudioRawFrame → participant, net (ms)", "", None),
+    (
+        "interruption",
+        "interrupt_net_median_ms",
+        "interruption → silence, net, median (ms)",
+        "≤ 20",
+        lambda o, r: o <= 20,
+    ),
+    ("interruption", "interrupt_net_max_ms", "interruption → silence, net, max (ms)", "", None),
+    (
+        "interruption",
+        "interrupt_at_track_median_ms",
+        "interruption → last speech leaves bot track (ms)",
+        "",
+        None,
+    ),
+    ("pacing", "pacing_calls", "pacing: concurrent calls", "16", None),
+    ("pacing", "pacing_underruns", "pacing: underruns heard (all calls)", "0", lambda o, r: o == 0),
+    (
+        "pacing",
+        "pacing_bot_side_underruns",
+        "pacing: starved frames runs at bot tracks",
+        "0",
+        lambda o, r: o == 0,
+    ),
+    (
+        "pacing",
+        "pacing_drift_max_ms",
+        "pacing: drift, worst call (ms)",
+        "≤ 20",
+        lambda o, r: abs(o) <= 20,
+    ),
+    (
+        "pacing",
+        "pacing_loop_lag_max_ms",
+        "pacing: event-loop lag, max (ms)",
+        "≤ 50",
+        lambda o, r: o <= 50,
+    ),
+    ("scale", "largest_clean_n", "scale: most calls without underruns", "", None),
+    ("scale", "first_n_with_underruns", "scale: first N with underruns", "", None),
+    ("scale", "cpu_one_call_pct", "CPU, one call (% of a core)", "≤ ½ ref", _half_of_ref),
+    (
+        "scale",
+        "cpu_per_call_at_8_pct",
+        "CPU per call at 8 calls (% of a core)",
+        "≤ ½ ref",
+        _half_of_ref,
+    ),
+    ("scale", "cpu_per_call_at_16_pct", "CPU per call at 16 calls (% of a core)", "", None),
+    (
+        "scale",
+        "scale_loop_lag_max_ms",
+        "scale: event-loop lag, max over steps (ms)",
+        "≤ 50",
+        lambda o, r: o <= 50,
+    ),
+    ("memory", "rss_after_warmup_mb", "RSS after warm-up (MB)", "", None),
+    ("memory", "rss_end_mb", "RSS at the end (MB)", "", None),
+    ("memory", "rss_growth_mb_per_hour", "RSS growth, 2nd half (MB/h)", "flat", None),
+    ("joinleave", "join_one_s", "start → on_connected, one call (s)", "", None),
+    (
+        "joinleave",
+        "join_together_max_s",
+        "start → on_connected, calls joining together (s)",
+        "",
+        None,
+    ),
+    ("joinleave", "leave_one_s", "EndFrame → gone, one call (s)", "", None),
+    (
+        "joinleave",
+        "leave_together_s",
+        "EndFrame → gone, calls ending together (s)",
+        "≤ 3",
+        lambda o, r: o <= 3,
+    ),
+    (
+        "joinleave",
+        "leave_loop_lag_max_ms",
+        "event-loop lag while they leave, max (ms)",
+        "≤ 50",
+        lambda o, r: o <= 50,
+    ),
+    (
+        "joinleave",
+        "leave_witness_underruns",
+        "underruns in another call during leave",
+        "0",
+        lambda o, r: o == 0,
+    ),
+]
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "project_source": _source_state(),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def _source_state() -> str:
+    """The commit of this project and a hash of uncommitted changes to ``src/``."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        diff = subprocess.run(
+            ["git", "diff", "HEAD", "--", "src"], cwd=root, capture_output=True, timeout=10
+        ).stdout
+        untracked = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard", "src"],
+            cwd=root,
+            capture_output=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not diff and not untracked:
+        return head
+    digest = hashlib.sha1(diff + untracked).hexdigest()[:8]
+    return f"{head}+uncommitted:{digest}"
+
+
+def _value(results: dict[str, Any], scenario: str, impl: str, key: str) -> Any:
+    entry = results["scenarios"].get(scenario, {}).get(impl)
+    if entry is None:
+        return None
+    if "error" in entry and not entry.get("headline"):
+        return "error"
+    return entry.get("headline", {}).get(key)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return (
+            f"{value:.3g}"
+            if abs(value) < 10
+            else f"{value:.0f}"
+            if abs(value) >= 100
+            else f"{value:.1f}"
+        )
+    return str(value)
+
+
+def table(results: dict[str, Any]) -> str:
+    """A markdown table: each figure for this project, the reference, the ratio and the target."""
+    impls = [i for i in IMPLS if i in results.get("impls", {})]
+    names = {
+        "ours": "this project",
+        "reference": f"reference {results['impls'].get('reference', '')}",
+        "reference-oldest": f"reference {results['impls'].get('reference-oldest', '')}",
+    }
+    head = ["figure", "target", *(names[i] for i in impls), "ratio (ours / ref)", "met"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, key, label, target, check in ROWS:
+        if scenario not in results["scenarios"]:
+            continue
+        values = {i: _value(results, scenario, i, key) for i in impls}
+        ours, ref = values.get("ours"), values.get("reference")
+        numeric = isinstance(ours, (int, float)) and isinstance(ref, (int, float))
+        # A ratio of figures near zero (or of signed ones) says nothing.
+        meaningful = numeric and ours >= 0 and ref >= 1
+        ratio = f"{ours / ref:.2f}" if meaningful else "–"
+        met = ""
+        if check is not None and isinstance(ours, (int, float)):
+            ok = check(ours, ref if isinstance(ref, (int, float)) else None)
+            met = "" if ok is None else "✅" if ok else "❌"
+        cells = [label, target, *(_fmt(values[i]) for i in impls), ratio, met]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], out: Path, plots: bool = True) -> None:
+    """Write ``results.json`` and ``table.md`` (and the plots) to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (out / "table.md").write_text(table(results) + "\n")
+    if plots:
+        from bench import plots as plotting
+
+        plotting.draw_all(results, out)
