@@ -92,10 +92,12 @@ async def _soak(peers: Peers) -> None:
         gc.collect()
         warm_tasks, warm_rss = len(asyncio.all_tasks()), rss_mb()
         samples = []
+        heard_at_samples = []
         started = time.monotonic()
         while time.monotonic() - started < SECONDS:
             await asyncio.sleep(min(5.0, SECONDS / 6))
             samples.append((time.monotonic() - started, rss_mb(), len(asyncio.all_tasks())))
+            heard_at_samples.append([b.probe.audio_bytes[f"user{i}"] for i, b in enumerate(bots)])
         gc.collect()
         end_tasks, end_rss = len(asyncio.all_tasks()), rss_mb()
         audio = [b.probe.audio_bytes[f"user{i}"] / 32000 for i, b in enumerate(bots)]
@@ -136,7 +138,11 @@ async def _soak(peers: Peers) -> None:
         ], (i, bot.events)
         assert all(args in ((), (user,)) for _, args in bot.events)
         assert bot.transport.input().dropped_audio_frames == 0
-    # Audio kept flowing for the whole run in every call.
-    assert min(audio) > SECONDS * 0.8
+    # Audio kept flowing in every call, to the end (a liveness check, not a timing one: a
+    # loaded machine may deliver less, but nothing may stop).
+    assert all(
+        later > earlier for earlier, later in zip(heard_at_samples[-2], heard_at_samples[-1])
+    )
+    assert min(audio) > SECONDS * 0.3
     assert end_tasks <= warm_tasks + 2
     assert end_rss - warm_rss < max(15.0, 0.02 * warm_rss)
