@@ -141,7 +141,8 @@ async def _soak(peers: Peers) -> None:
     # Audio kept flowing in every call, to the end (a liveness check, not a timing one: a
     # loaded machine may deliver less, but nothing may stop).
     assert all(
-        later > earlier for earlier, later in zip(heard_at_samples[-2], heard_at_samples[-1])
+        later > earlier
+        for earlier, later in zip(heard_at_samples[-2], heard_at_samples[-1], strict=True)
     )
     assert min(audio) > SECONDS * 0.3
     assert end_tasks <= warm_tasks + 2
