@@ -196,6 +196,7 @@ class Ctx:
                 timeout=180,
                 track_rate=int(self.settings.get("bot_out_rate", 16000)),
                 slow_callbacks=bool(self.settings.get("slow_callbacks", False)),
+                writer_lead_secs=self.settings.get("writer_lead_secs"),
                 **self.creds,
             ),
         )

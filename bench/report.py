@@ -68,6 +68,7 @@ ROWS: list[tuple[str, str, str, str, Callable[[float, float | None], bool | None
         lambda o, r: o <= 50,
     ),
     ("scale", "largest_clean_n", "scale: most calls without underruns", "", None),
+    ("scale", "largest_bot_clean_n", "scale: most calls without starving a bot track", "", None),
     ("scale", "first_n_with_underruns", "scale: first N with underruns", "", None),
     ("scale", "cpu_one_call_pct", "CPU, one call (% of a core)", "≤ ½ ref", _half_of_ref),
     (
@@ -208,7 +209,7 @@ def table(results: dict[str, Any]) -> str:
         ours, ref = values.get("ours"), values.get("reference")
         numeric = isinstance(ours, (int, float)) and isinstance(ref, (int, float))
         # A ratio of figures near zero (or of signed ones) says nothing.
-        meaningful = numeric and ours >= 0 and ref >= 1
+        meaningful = numeric and ours >= 0 and ref > 0 and not ("(ms)" in label and ref < 1)
         ratio = f"{ours / ref:.2f}" if meaningful else "–"
         met = ""
         if check is not None and isinstance(ours, (int, float)):

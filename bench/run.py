@@ -105,6 +105,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="override a mode setting, e.g. pacing_secs=120",
     )
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other scenarios of an existing results.json in --out (re-run some)",
+    )
     return parser.parse_args(argv)
 
 
@@ -156,6 +161,8 @@ async def run_one(
         result = {"error": f"{type(exc).__name__}: {exc}", "headline": {}}
     result["wall_s"] = round(time.monotonic() - started, 1)
     result["machine_before"] = quiet
+    result["settings_used"] = settings
+    result["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
     result["foreign_cpu_pct_during"] = meter.read()
     return result
 
@@ -168,12 +175,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     out: Path = args.out
     log_dir = out / "tmp"
     log_dir.mkdir(parents=True, exist_ok=True)
+    previous = out / "results.json"
+    kept: dict[str, Any] = {}
+    kept_impls: dict[str, str] = {}
+    if args.merge and previous.exists():
+        old = json.loads(previous.read_text())
+        kept = old.get("scenarios", {})  # re-run (scenario, implementation) pairs replace theirs
+        kept_impls = old.get("impls", {})
     results: dict[str, Any] = {
         "mode": mode,
         "settings": settings,
         "machine": report.machine(),
-        "impls": {i.name: i.version for i in impls},
-        "scenarios": {},
+        "impls": {**kept_impls, **{i.name: i.version for i in impls}},
+        "scenarios": dict(kept),
     }
     shared: dict[str, Ctx] = {}
     try:

@@ -27,17 +27,16 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     # The witness speaks throughout; the others speak briefly, so that their queues are
     # empty when EndFrame comes (EndFrame plays out queued audio first, by Pipecat's design,
     # which would be measured instead of the transport's leave).
-    t_speak = await ctx.B.call("speak", secs=600.0, bots=[0], speed=4.0, max_ahead=ahead)
+    await ctx.B.call("speak", secs=600.0, bots=[0], speed=4.0, max_ahead=ahead)
     await ctx.B.call("speak", secs=1.0, bots=list(range(1, m + 1)), speed=4.0, max_ahead=ahead)
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(3.0)
+    await ctx.B.call("watch", bots=[0], reset=True)
     ended = await ctx.B.call("end", bots=list(range(1, m + 1)), timeout=300)
     t0, t1 = ended["t0"], ended["t0"] + ended["all_s"]
     await asyncio.sleep(1.0)
     stats = await ctx.B.call("stats", since=t0 - 0.5, until=t1 + 0.5)
     witness = (
-        await ctx.P.call(
-            "speech_all", pairs=[["user-0", "bot-0"]], since=t_speak + 1.0, until=t1 + 1.0
-        )
+        await ctx.P.call("speech_all", pairs=[["user-0", "bot-0"]], since=t0 - 0.5, until=t1 + 1.0)
     )[0]
     watch = (await ctx.B.call("watch", bots=[0]))["0"]
     await ctx.B.call("hush", bots=[0])
@@ -51,7 +50,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
             "leave_one_s": round(alone["all_s"], 3),
             "leave_together_s": round(ended["all_s"], 3),
             "leave_loop_lag_max_ms": stats["lag"]["max_ms"],
-            "leave_witness_underruns": witness["gaps"] + watch["underruns"],
+            "leave_witness_underruns": witness["breaks"] + watch["underruns"],
         },
         "details": {
             "leave_calls": m,

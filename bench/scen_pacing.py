@@ -4,10 +4,11 @@ N calls run in the bot process, each with one participant who listens (and, with
 setting ``pacing_participants_talk``, also talks, which about doubles the local server's and
 the participants' load; on this 2-core machine 16 two-way calls saturate it). Every bot gets
 ``secs`` of a continuous tone in 100 ms chunks at 4x real time, never more than 5 s ahead
-(a TTS service streaming sentences). The
-participant counts underruns (quiet runs >= 15 ms inside the speech: a 20 ms starved frame
-after the codec) and the drift of the speech timeline against wall time; the bot process
-counts starved frames at its own tracks, which says whether a gap started in the bot.
+(a TTS service streaming sentences). The participant counts underruns (setbacks of the
+speech timeline of >= 15 ms: inserted silence, as a 20 ms starved frame becomes after the
+codec, or audio that never arrived) and the drift of the speech timeline against wall time;
+the bot process counts starved frames at its own tracks, which says whether a gap started
+in the bot.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ async def stream_window(ctx: Ctx, n: int, secs: float, series: bool = False) -> 
     """All ``n`` bots speak ``secs`` of tone; returns what the participants and bots saw."""
     bots = list(range(n))
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
+    frozen = await ctx.B.call("gc_freeze") if ctx.settings.get("gc_freeze") else None
     await ctx.B.call("watch", reset=True)
     before = ctx.cpu()
     t0 = await ctx.B.call(
@@ -62,12 +64,19 @@ async def stream_window(ctx: Ctx, n: int, secs: float, series: bool = False) -> 
     return {
         "calls": n,
         "secs": secs,
-        "underruns": int(sum(h["gaps"] for h in heard)),
-        "calls_with_underruns": int(sum(1 for h in heard if h["gaps"])),
+        "underruns": int(sum(h["breaks"] for h in heard)),
+        "calls_with_underruns": int(sum(1 for h in heard if h["breaks"])),
+        "quiet_gaps": int(sum(h["gaps"] for h in heard)),
         "bot_side_underruns": int(sum(w["underruns"] for w in watch.values())),
         "bot_starved_frames": int(sum(w["starved_frames"] for w in watch.values())),
+        "bot_frames_sent": int(sum(w["frames"] for w in watch.values())),
+        "bot_speech_frames_sent": int(sum(w.get("loud_frames", 0) for w in watch.values())),
+        "heard_audio_secs_min": min((h.get("audio_secs", 0.0) for h in heard), default=0.0),
+        "heard_chunks_total": int(sum(h.get("chunks", 0) for h in heard)),
         "drift_max_ms": round(float(max(np.abs(drifts))), 1) if drifts else None,
         "speech_secs_min": min(h["speech_secs"] for h in heard) if heard else 0.0,
+        "break_ms": sorted(g for h in heard for g in h["break_ms"])[-20:],
+        "break_at": sorted(t for h in heard for t in h["break_at"])[:50],
         "gap_ms": sorted(g for h in heard for g in h["gap_ms"])[-20:],
         "gap_at": sorted(t for h in heard for t in h.get("gap_at", []))[:50],
         "bot_underrun_at": sorted(t for w in watch.values() for t in w["underrun_at"])[:50],
@@ -82,6 +91,7 @@ async def stream_window(ctx: Ctx, n: int, secs: float, series: bool = False) -> 
         "loop_lag": stats["lag"],
         "stall_stacks": stats["stalls"],
         "gc_pauses": stats["gc_pauses"],
+        "gc_frozen": frozen,
         "slow_callbacks": stats.get("slow_callbacks", [])[:40],
         "peers_lag_max_ms": peers["lag_max_ms"],
         "rss_mb": round(stats["rss_mb"], 1),

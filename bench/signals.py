@@ -159,7 +159,11 @@ class Recorder:
         drift = float(np.median(lag[-k:]) - np.median(lag[:k])) * 1000
         step = max(1, len(lag) // points)
         inter = np.diff(t_sel) * 1000 if len(t_sel) > 1 else np.zeros(1)
+        breaks, break_at = _timeline_breaks(t_sel, lag)
         return {
+            "breaks": len(breaks),
+            "break_ms": [round(b, 1) for b in breaks[:200]],
+            "break_at": [round(t, 3) for t in break_at[:200]],
             "gaps": len(gap_ms),
             "gap_ms": [round(g, 1) for g in gap_ms[:200]],
             "gap_at": [round(t, 3) for t in gap_at[:200]],
@@ -167,11 +171,48 @@ class Recorder:
             "span_secs": round(float(t_sel[-1] - t_sel[0]), 3),
             "drift_ms": round(drift, 2),
             "max_interarrival_ms": round(float(inter.max()), 1),
+            "chunks": int(len(times)),
+            "audio_secs": round(float(np.sum([len(e) for e in envs])) * BLOCK_SECS, 3),
             "series": [
                 [round(float(t_sel[i] - t_sel[0]), 3), round(float(lag[i] - lag[0]) * 1000, 2)]
                 for i in range(0, len(lag), step)
             ],
         }
+
+
+def _timeline_breaks(
+    t: np.ndarray, lag: np.ndarray, merge_secs: float = 0.1, tail_secs: float = 0.5
+) -> tuple[list[float], list[float]]:
+    """Permanent setbacks of the speech timeline: silence inserted or audio that never came.
+
+    ``lag`` (wall time minus speech heard) rises during a quiet gap or while audio is
+    missing, and falls back when late audio catches up (jitter). Its suffix minimum rises
+    only where speech was lost for good. Rises within ``merge_secs`` of each other form one
+    break; breaks of at least :data:`GAP_SECS` are returned (ms, arrival time). The last
+    ``tail_secs`` are ignored (late audio there may still have been on its way).
+    """
+    if len(lag) < 3:
+        return [], []
+    floor = np.minimum.accumulate(lag[::-1])[::-1]
+    rises = np.diff(floor)
+    usable = t[1:] <= t[-1] - tail_secs
+    out: list[float] = []
+    at: list[float] = []
+    acc, start = 0.0, None
+    for i in np.nonzero((rises > 0) & usable)[0]:
+        when = float(t[i + 1])
+        if start is not None and when - start > merge_secs:
+            if acc >= GAP_SECS:
+                out.append(acc * 1000)
+                at.append(start)
+            acc, start = 0.0, None
+        if start is None:
+            start = when
+        acc += float(rises[i])
+    if start is not None and acc >= GAP_SECS:
+        out.append(acc * 1000)
+        at.append(start)
+    return out, at
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -197,6 +238,7 @@ class FrameWatch:
         self.onsets: list[float] = []
         self.last_loud: float | None = None
         self.frames = 0
+        self.loud_frames = 0
         self.underruns = 0
         self.starved_frames = 0
         self.underrun_at: list[float] = []
@@ -207,6 +249,7 @@ class FrameWatch:
         """Record a frame emitted at ``t``."""
         self.frames += 1
         if loud:
+            self.loud_frames += 1
             if not self._in_speech or self._quiet_run >= 8:
                 self.onsets.append(t)
             if self._in_speech and self._quiet_run:
@@ -227,5 +270,6 @@ class FrameWatch:
         self.starved_frames = 0
         self.underrun_at.clear()
         self.frames = 0
+        self.loud_frames = 0
         self._in_speech = False
         self._quiet_run = 0

@@ -68,6 +68,7 @@ def summary(owner: int, reset: bool = False) -> dict[str, Any]:
         "underruns": 0,
         "starved_frames": 0,
         "frames": 0,
+        "loud_frames": 0,
         "underrun_at": [],
     }
     for watch in watches.get(owner, []):
@@ -77,6 +78,7 @@ def summary(owner: int, reset: bool = False) -> dict[str, Any]:
         out["underruns"] += watch.underruns
         out["starved_frames"] += watch.starved_frames
         out["frames"] += watch.frames
+        out["loud_frames"] += watch.loud_frames
         out["underrun_at"] += [round(t, 3) for t in watch.underrun_at]
         if reset:
             watch.reset()
