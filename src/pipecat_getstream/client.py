@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -247,15 +248,13 @@ class GetstreamClient:
         self._events.start()
         self._attach(manager)
         await manager.connect()
-        for participant in manager.participants_state.get_participants():
-            if participant.session_id != manager.session_id:
-                self._post(self._registry.joined(participant.user_id, participant.session_id))
+        self._seed_participants(manager)
         # Tracks published before we joined are only subscribed once re-announced.
         await manager.republish_tracks()
         self._watchdog = SignalingWatchdog(manager)
         self._watchdog.start()
         logger.info(f"{self} joined the call")
-        self._queue_event("on_connected", ())
+        self._events.post("on_connected", ())
 
     async def _stop_background(self) -> None:
         watchdog, self._watchdog = self._watchdog, None
@@ -291,7 +290,7 @@ class GetstreamClient:
         self._manager = None
         self._published = False
         self._registry.clear()
-        self._queue_event("on_disconnected", ())
+        self._events.post("on_disconnected", ())
         await self._events.stop()
         logger.info(f"{self} left the call")
 
@@ -300,7 +299,7 @@ class GetstreamClient:
         manager.on("audio", self._on_audio)
         manager.on("track_added", self._on_track_added)
         for name in ("participant_joined", "participant_left", "track_unpublished"):
-            manager.on(name, _bind(self._on_participant_event, name))
+            manager.on(name, functools.partial(self._on_participant_event, name))
         manager.on("custom", self._on_custom)
         manager.on("call_ended", self._on_call_ended)
         manager.on("connection.state_changed", self._on_state_changed)
@@ -332,26 +331,26 @@ class GetstreamClient:
             return
         kind, user_id, session_id, track = change
         if kind == "joined":
-            self._post(self._registry.joined(user_id, session_id))
+            self._events.post_all(self._registry.joined(user_id, session_id))
         elif kind == "left":
-            self._post(self._registry.left(user_id, session_id))
+            self._events.post_all(self._registry.left(user_id, session_id))
         elif kind == "subscribed":
-            self._post(self._registry.track_subscribed(user_id, session_id, track))  # type: ignore[arg-type]
+            self._events.post_all(self._registry.track_subscribed(user_id, session_id, track))  # type: ignore[arg-type]
         else:
-            self._post(self._registry.track_unsubscribed(user_id, track))  # type: ignore[arg-type]
+            self._events.post_all(self._registry.track_unsubscribed(user_id, track))  # type: ignore[arg-type]
 
     def _on_custom(self, event: Any) -> None:
         parsed = parse_incoming_event(event)
         if parsed is None or sender_id(parsed) == self.user_id:
             return
-        self._queue_event("on_stream_custom_event", (parsed,))
+        self._events.post("on_stream_custom_event", (parsed,))
 
     def _on_call_ended(self, *_: Any) -> None:
         if self.call_ended:
             return
         self.call_ended = True
         logger.info(f"{self} the call was ended by the server")
-        self._queue_event("on_call_ended", ())
+        self._events.post("on_call_ended", ())
         # Leave at once: a server close after call_ended can otherwise trigger a fast
         # reconnect into the ended call. Not awaited here (this is an SDK callback).
         self._ending = asyncio.get_running_loop().create_task(self.close())
@@ -361,7 +360,7 @@ class GetstreamClient:
         new = getattr(change.get("new"), "value", None) if isinstance(change, dict) else None
         if new in ("reconnecting", "migrating") and not self._reconnecting:
             self._reconnecting = True
-            self._queue_event("on_reconnecting", ())
+            self._events.post("on_reconnecting", ())
 
     def _on_connection_lost(self, *_: Any) -> None:
         # The SDK's reconnect closes the dead socket synchronously (up to ~2 s of thread
@@ -375,7 +374,7 @@ class GetstreamClient:
         strategy = str(info.get("strategy", "")) if isinstance(info, dict) else ""
         self._reconnecting = False
         logger.info(f"{self} reconnected ({strategy or 'unknown strategy'})")
-        self._queue_event("on_reconnected", ())
+        self._events.post("on_reconnected", ())
         manager = self._manager
         if manager is not None and "fast" not in strategy.lower():
             # A rejoin starts a new SFU session: re-send subscriptions (SDK bug) and pick up
@@ -384,9 +383,13 @@ class GetstreamClient:
 
     async def _after_rejoin(self, manager: ConnectionManager) -> None:
         await resubscribe(manager)
-        for participant in manager.participants_state.get_participants():
-            if participant.session_id != manager.session_id:
-                self._post(self._registry.joined(participant.user_id, participant.session_id))
+        self._seed_participants(manager)
+
+    def _seed_participants(self, manager: ConnectionManager) -> None:
+        """Register everyone the SFU reported in the call (at join or after a rejoin)."""
+        for person in manager.participants_state.get_participants():
+            if person.session_id != manager.session_id:
+                self._events.post_all(self._registry.joined(person.user_id, person.session_id))
 
     def _background(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -397,19 +400,4 @@ class GetstreamClient:
         self._reconnecting = False
         reason = info.get("reason") if isinstance(info, dict) else str(info)
         logger.error(f"{self} reconnection failed: {reason}")
-        self._queue_event("on_reconnect_failed", (str(reason),))
-
-    # ------------------------------------------------------- event delivery
-    def _post(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
-        for name, args in events:
-            self._events.post(name, args)
-
-    def _queue_event(self, name: str, args: tuple[Any, ...]) -> None:
-        self._events.post(name, args)
-
-
-def _bind(fn: Callable[..., None], name: str) -> Callable[..., None]:
-    def handler(*args: Any) -> None:
-        fn(name, *args)
-
-    return handler
+        self._events.post("on_reconnect_failed", (str(reason),))

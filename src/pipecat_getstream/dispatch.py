@@ -56,6 +56,11 @@ class EventDispatcher:
             if self.dropped == 1:
                 logger.warning(f"{self._owner} event handlers are too slow; dropping events")
 
+    def post_all(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Queue several events, in order."""
+        for name, args in events:
+            self.post(name, args)
+
     async def stop(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (up to ``timeout``), then stop."""
         queue, task = self._queue, self._task
