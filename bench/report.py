@@ -49,7 +49,7 @@ ROWS: list[tuple[str, str, str, str, Callable[[float, float | None], bool | None
     (
         "pacing",
         "pacing_bot_side_underruns",
-        "pacing: starved frames runs at bot tracks",
+        "pacing: starved-frame runs at bot tracks",
         "0",
         lambda o, r: o == 0,
     ),

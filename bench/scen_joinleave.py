@@ -29,7 +29,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     # which would be measured instead of the transport's leave).
     await ctx.B.call("speak", secs=600.0, bots=[0], speed=4.0, max_ahead=ahead)
     await ctx.B.call("speak", secs=1.0, bots=list(range(1, m + 1)), speed=4.0, max_ahead=ahead)
-    await asyncio.sleep(3.0)
+    await asyncio.sleep(min(3.0, 1.5 + ahead / 4))
     await ctx.B.call("watch", bots=[0], reset=True)
     ended = await ctx.B.call("end", bots=list(range(1, m + 1)), timeout=300)
     t0, t1 = ended["t0"], ended["t0"] + ended["all_s"]

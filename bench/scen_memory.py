@@ -40,7 +40,8 @@ async def run(ctx: Ctx) -> dict[str, Any]:
             "speak", secs=4.0, bots=[0], speed=4.0, max_ahead=float(ctx.settings["tts_ahead_secs"])
         )
         interrupted = k % 3 == 2
-        cycle_end = time.monotonic() + (2.0 if interrupted else 5.0)
+        cycle = min(5.0, max(1.0, secs - (time.monotonic() - start)))
+        cycle_end = time.monotonic() + (min(2.0, cycle) if interrupted else cycle)
         while time.monotonic() < cycle_end:
             if time.monotonic() >= next_sample:
                 await sample()
