@@ -17,7 +17,7 @@ import asyncio
 from typing import Any
 
 from bench.harness import Ctx, new_call, wait_for
-from bench.scen_latency import match, measure_path, summarize
+from bench.scen_latency import hears, match, measure_path, summarize
 
 
 async def run(ctx: Ctx) -> dict[str, Any]:
@@ -32,6 +32,8 @@ async def run(ctx: Ctx) -> dict[str, Any]:
             {"call_id": call, "user_id": "listener", "talk": "none"},
         ],
     )
+    if not await wait_for(lambda: hears(ctx, "listener", "alice"), 20):
+        raise RuntimeError("the listener never heard alice")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     t_path = (await ctx.P.call("stats"))["t"]
     await asyncio.sleep(min(reps, 6) + 0.8)

@@ -66,6 +66,11 @@ async def measure_path(ctx: Ctx, talker: str, listener: str, since: float) -> di
     }
 
 
+async def hears(ctx: Ctx, listener: str, talker: str) -> bool:
+    """Whether ``listener`` has heard at least one burst onset from ``talker`` yet."""
+    return bool(await ctx.P.call("heard", user=listener, sender=talker))
+
+
 async def run(ctx: Ctx) -> dict[str, Any]:
     reps = int(ctx.settings["latency_reps"])
     call = new_call("lat")
@@ -81,7 +86,10 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     async def bot_hears() -> bool:
         return (await ctx.B.call("probe"))["0"]["frames"] > 10
 
-    await wait_for(bot_hears, 20)
+    if not await wait_for(bot_hears, 20):
+        raise RuntimeError("the bot never heard alice")
+    if not await wait_for(lambda: hears(ctx, "bob", "alice"), 20):
+        raise RuntimeError("bob never heard alice")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     # Input: Alice's bursts (one per second) reach Bob and the bot.
     t_in = time.monotonic()
