@@ -55,18 +55,13 @@ class BotProcess:
     ) -> dict[str, Any]:
         if slow_callbacks:
             install_slow_callback_log()
-        if writer_lead_secs is not None and self.impl == "ours":
-            # Diagnostic only: this project's writer with another queued-audio lead.
-            from pipecat_getstream.audio_out import PacedAudioWriter
-
-            defaults = list(PacedAudioWriter.__init__.__defaults__ or ())
-            defaults[1] = float(writer_lead_secs)  # (channels, lead_secs, clock)
-            PacedAudioWriter.__init__.__defaults__ = tuple(defaults)
         self.creds = {
             "base_url": base_url,
             "api_key": api_key,
             "api_secret": api_secret,
             "track_rate": str(track_rate),
+            # This project's GetstreamParams.audio_out_lead_secs; the reference has no such knob.
+            "writer_lead_secs": "" if writer_lead_secs is None else str(writer_lead_secs),
         }
         keep_network_checks_local()
         trackwatch.install()

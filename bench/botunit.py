@@ -84,6 +84,8 @@ def make_transport(
     }
     if impl == "ours":
         kwargs["base_url"] = creds["base_url"]
+        if creds.get("writer_lead_secs"):
+            params.audio_out_lead_secs = float(creds["writer_lead_secs"])
     return GetstreamTransport(**kwargs)
 
 

@@ -2,7 +2,9 @@
 
 Run as ``python -m bench.peers`` (this project's environment). The local server runs in its
 own process (``python -m pipecat_getstream.testing``); the bots in a third. Participants are
-addressed by user id.
+addressed by user id. The participants' aiortc senders use the vectorised audio level of
+:mod:`pipecat_getstream.speedups`, as the server does, so they leave more of the machine to
+the bots under test.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from bench.channel import serve
 from bench.participant import Participant
 from bench.refpatch import keep_network_checks_local
+from pipecat_getstream.speedups import install_fast_audio_level
 
 
 class Peers:
@@ -109,6 +112,7 @@ class Peers:
 
 
 def main() -> None:
+    install_fast_audio_level()
     peers = Peers()
     handlers = {
         name: getattr(peers, name)

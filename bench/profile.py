@@ -91,14 +91,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     async with Ctx(impl, settings, log_dir) as ctx:
         await add_calls(ctx, 0, args.calls)
         await asyncio.sleep(2.0)
+        assert ctx.server is not None
+        pids = {"bot": ctx.B.pid, "peers": ctx.P.pid, "server": ctx.server.pid}
+        target_pid = pids[args.process]
         runs = []
         for gil in (False, True):
-            raw = log_dir / f"pyspy-{impl.name}-{args.calls}calls{'-gil' if gil else ''}.txt"
+            tag = "" if args.process == "bot" else f"-{args.process}"
+            raw = log_dir / f"pyspy-{impl.name}{tag}-{args.calls}calls{'-gil' if gil else ''}.txt"
             cmd = [
                 *pyspy(),
                 "record",
                 "--pid",
-                str(ctx.B.pid),
+                str(target_pid),
                 "--duration",
                 str(int(args.secs)),
                 "--rate",
@@ -127,6 +131,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     "bot_side_underruns",
                     "cpu_bot_pct",
                     "cpu_per_call_pct",
+                    "cpu_peers_pct",
+                    "cpu_server_pct",
+                    "cpu_machine_pct",
+                    "peers_lag_max_ms",
+                    "calls_heard_nothing",
                     "loop_lag",
                     "stall_stacks",
                     "gc_pauses",
@@ -139,6 +148,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--impl", choices=("ours", "reference"), default="ours")
+    parser.add_argument(
+        "--process",
+        choices=("bot", "peers", "server"),
+        default="bot",
+        help="which process to sample: the bots, the simulated participants or the server",
+    )
     parser.add_argument("--calls", type=int, default=4)
     parser.add_argument("--secs", type=float, default=20.0)
     parser.add_argument("--json", type=Path, default=None, help="also write the summary here")

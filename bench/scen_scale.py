@@ -38,7 +38,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
             "bot"
             if window["bot_side_underruns"]
             else "server/participants"
-            if window["underruns"]
+            if window["underruns"] or window["calls_heard_nothing"]
             else None
         )
         results.append(window)
@@ -61,11 +61,18 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     return {
         "headline": {
             "largest_clean_n": largest(
-                lambda r: not r["underruns"] and not r["bot_side_underruns"]
+                lambda r: (
+                    not (r["underruns"] or r["bot_side_underruns"] or r["calls_heard_nothing"])
+                )
             ),
             "largest_bot_clean_n": largest(lambda r: not r["bot_side_underruns"]),
             "first_n_with_underruns": next(
-                (r["calls"] for r in ok if r["underruns"] or r["bot_side_underruns"]), None
+                (
+                    r["calls"]
+                    for r in ok
+                    if r["underruns"] or r["bot_side_underruns"] or r["calls_heard_nothing"]
+                ),
+                None,
             ),
             "cpu_one_call_pct": per_call(1),
             "cpu_per_call_at_8_pct": per_call(8),

@@ -23,6 +23,20 @@ GAP_SECS = 0.015
 TONE_AMPLITUDE = 8000
 
 
+#: What :meth:`Recorder.speech` reports when no speech was heard in the window at all.
+_NOTHING_HEARD: dict[str, Any] = {
+    "breaks": 0,
+    "gaps": 0,
+    "gap_ms": [],
+    "speech_secs": 0.0,
+    "span_secs": 0.0,
+    "drift_ms": 0.0,
+    "chunks": 0,
+    "audio_secs": 0.0,
+    "nothing_heard": True,
+}
+
+
 class Tone:
     """A phase-continuous sine, cut into consecutive s16 chunks.
 
@@ -134,13 +148,13 @@ class Recorder:
         """
         times, envs, _ = self._window(since, until)
         if not len(times):
-            return {"gaps": 0, "gap_ms": [], "speech_secs": 0.0, "span_secs": 0.0, "drift_ms": 0.0}
+            return _NOTHING_HEARD.copy()
         flat = np.concatenate(envs) > LOUD
         counts = np.array([len(e) for e in envs])
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         loud_idx = np.nonzero(flat)[0]
         if not loud_idx.size:
-            return {"gaps": 0, "gap_ms": [], "speech_secs": 0.0, "span_secs": 0.0, "drift_ms": 0.0}
+            return _NOTHING_HEARD.copy()
         first, last = int(loud_idx[0]), int(loud_idx[-1])
         inner = flat[first : last + 1]
         gaps = [(pos, run) for pos, run in _runs(~inner) if run * BLOCK_SECS >= GAP_SECS]

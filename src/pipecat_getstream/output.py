@@ -87,7 +87,12 @@ class GetstreamOutputTransport(BaseOutputTransport):
         if self._params.audio_out_enabled:
             channels = self._params.audio_out_channels
             self._audio_track = AudioStreamTrack(sample_rate=self.sample_rate, channels=channels)
-            self._writer = PacedAudioWriter(self._audio_track, self.sample_rate, channels)
+            self._writer = PacedAudioWriter(
+                self._audio_track,
+                self.sample_rate,
+                channels,
+                lead_secs=self._params.audio_out_lead_secs,
+            )
             self._normalizer = OutputNormalizer(self.sample_rate, channels)
         if self._params.video_out_enabled:
             self._video_track = ImageVideoTrack(

@@ -27,6 +27,11 @@ class GetstreamParams(TransportParams):
         video_out_is_live: Send images as they arrive instead of pacing them. Default ``False``.
         audio_in_queue_frames: Input audio frames (20 ms each) buffered for a slow pipeline
             before the oldest are dropped. Default 100 (2 s).
+        audio_out_lead_secs: Bot audio kept queued in the SDK track ahead of playout, which
+            rides out event-loop stalls of that length. Interruptions drop it, so it adds
+            nothing to interruption latency; Pipecat sees the bot stop speaking this much
+            before the last audio is played. Raise it (0.2-0.3) when many calls share one
+            process or the machine is busy. Default 0.08, range 0-2.
 
     """
 
@@ -39,6 +44,7 @@ class GetstreamParams(TransportParams):
     video_out_framerate: int = 30
     video_out_is_live: bool = False
     audio_in_queue_frames: int = 100
+    audio_out_lead_secs: float = 0.08
 
 
 def validate_params(params: GetstreamParams) -> None:
@@ -52,6 +58,9 @@ def validate_params(params: GetstreamParams) -> None:
     check_positive("audio_out_sample_rate", params.audio_out_sample_rate, allow_none=True)
     check_positive("video_out_framerate", params.video_out_framerate)
     check_positive("audio_in_queue_frames", params.audio_in_queue_frames)
+    lead = params.audio_out_lead_secs
+    if not isinstance(lead, (int, float)) or not 0 <= lead <= 2:
+        raise GetstreamConfigError(f"audio_out_lead_secs must be between 0 and 2, got {lead!r}")
     if params.audio_out_channels not in (1, 2):
         raise GetstreamConfigError("audio_out_channels must be 1 or 2")
     if params.video_out_enabled:

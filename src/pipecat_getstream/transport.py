@@ -14,6 +14,7 @@ from pipecat_getstream.frames import BotConnectedFrame, ClientConnectedFrame, En
 from pipecat_getstream.input import GetstreamInputTransport
 from pipecat_getstream.output import GetstreamOutputTransport
 from pipecat_getstream.params import GetstreamParams, validate_params
+from pipecat_getstream.speedups import install_fast_audio_level
 from pipecat_getstream.validation import (
     check_base_url,
     check_call_id,
@@ -67,7 +68,9 @@ class GetstreamTransport(BaseTransport):
       ``on_reconnecting()``, ``on_reconnected()``, ``on_reconnect_failed(reason)``.
 
     Participant ids are GetStream user ids. Exactly one of ``api_secret`` and ``token`` must
-    be given.
+    be given. Creating a transport replaces aiortc's per-sample Python audio-level loop with
+    an equivalent vectorised one for the whole process
+    (:func:`pipecat_getstream.speedups.install_fast_audio_level`).
 
     Args:
         api_key: GetStream API key.
@@ -106,6 +109,7 @@ class GetstreamTransport(BaseTransport):
         check_credentials(api_key, api_secret, token)
         self._params = params if params is not None else GetstreamParams()
         validate_params(self._params)
+        install_fast_audio_level()
         self._client = GetstreamClient(
             api_key=api_key,
             api_secret=api_secret or None,

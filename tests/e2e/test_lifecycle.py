@@ -7,7 +7,13 @@ import uuid
 import jwt
 import pytest
 
-from pipecat_getstream import GetstreamConnectionError, GetstreamParams, GetstreamTransport
+from pipecat_getstream import (
+    GetstreamConfigError,
+    GetstreamConnectionError,
+    GetstreamParams,
+    GetstreamTransport,
+)
+from pipecat_getstream.errors import http_status
 from pipecat_getstream.utils import GetstreamRESTHelper
 from tests.e2e.bot import Bot, wait_until
 from tests.e2e.human import Human
@@ -136,3 +142,41 @@ async def test_rest_helper_against_the_server(local_server):
     bad = GetstreamRESTHelper(local_server.api_key, "wrong-secret", base_url=local_server.base_url)
     with pytest.raises(GetstreamConnectionError):
         await bad.create_user("demo-user")
+
+
+@pytest.mark.parametrize("status", [500, 503, 429, 403])
+async def test_rest_helper_reports_server_errors_clearly(local_server, status):
+    helper = GetstreamRESTHelper(
+        local_server.api_key, local_server.api_secret, base_url=local_server.base_url
+    )
+    call_id = new_call()
+    local_server.fail_next_requests(2, status)
+    with pytest.raises(GetstreamConnectionError) as user_error:
+        await helper.create_user("demo-user")
+    with pytest.raises(GetstreamConnectionError) as call_error:
+        await helper.create_call("default", call_id, created_by_id="demo-user")
+    for error, action in ((user_error, "create_user"), (call_error, "create_call")):
+        assert f"{action} failed (HTTP {status})" in str(error.value)
+        assert http_status(error.value) == status
+        assert local_server.api_secret not in str(error.value)
+    # The failure window is over: the same helper works again, and nothing half-happened.
+    assert f"default:{call_id}" not in local_server.calls()
+    assert (await helper.create_user("demo-user"))["id"] == "demo-user"
+    assert (await helper.create_call("default", call_id, created_by_id="demo-user"))["id"] == (
+        call_id
+    )
+
+
+async def test_rest_helper_rejects_bad_input_before_any_request(local_server):
+    helper = GetstreamRESTHelper(
+        local_server.api_key, local_server.api_secret, base_url=local_server.base_url
+    )
+    with pytest.raises(GetstreamConfigError, match="user_id"):
+        await helper.create_user("bad user!")
+    with pytest.raises(GetstreamConfigError, match="call_id"):
+        await helper.create_call("default", "", created_by_id="demo-user")
+    with pytest.raises(GetstreamConfigError, match="call_type"):
+        await helper.create_call("no such/type", new_call(), created_by_id="demo-user")
+    with pytest.raises(GetstreamConfigError, match="expiration"):
+        helper.create_token("demo-user", expiration=-5)
+    assert not [cid for cid in local_server.calls() if cid.startswith("no such")]

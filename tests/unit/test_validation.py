@@ -51,6 +51,8 @@ def test_defaults_match_the_spec():
         ({"params": GetstreamParams(audio_in_sample_rate=0)}, "audio_in_sample_rate"),
         ({"params": GetstreamParams(audio_out_sample_rate=-8000)}, "audio_out_sample_rate"),
         ({"params": GetstreamParams(video_out_framerate=0)}, "video_out_framerate"),
+        ({"params": GetstreamParams(audio_out_lead_secs=-0.1)}, "audio_out_lead_secs"),
+        ({"params": GetstreamParams(audio_out_lead_secs=float("nan"))}, "audio_out_lead_secs"),
         ({"params": GetstreamParams(video_out_enabled=True, video_out_width=0)}, "video_out_width"),
     ],
 )

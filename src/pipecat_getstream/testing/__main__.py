@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
+from types import FrameType
 
 from pipecat_getstream.testing.server import LocalStreamServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the server, print the environment to use it, and serve until Ctrl-C.
+    """Start the server, print the environment to use it, and serve until Ctrl-C or SIGTERM.
 
     Args:
         argv: Command-line arguments (defaults to ``sys.argv[1:]``).
@@ -32,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     server = LocalStreamServer(
         host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret
     )
+    stopping = threading.Event()
+
+    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     server.start()
     print(f"export STREAM_API_KEY={server.api_key}")
     print(f"export STREAM_API_SECRET={server.api_secret}")
@@ -39,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# coordinator WebSocket: {server.coordinator_ws_url}")
     print("# press Ctrl-C to stop", flush=True)
     try:
-        threading.Event().wait()
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:

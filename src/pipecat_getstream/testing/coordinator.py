@@ -39,7 +39,7 @@ class Coordinator:
     Args:
         state: The server state.
         auth: Token checks.
-        faults: Join failures to inject.
+        faults: REST and join failures to inject.
         sfu: The SFU (calls ending, kicks).
         public_base: ``http://host:port`` clients reach this server at.
 
@@ -84,6 +84,9 @@ class Coordinator:
             started = now_ns()
             try:
                 token = self.auth.check_rest(request)
+                failure = self.faults.take_request_failure()
+                if failure is not None:
+                    raise ApiError(failure, CODE_INTERNAL, f"injected failure ({failure})")
                 body: dict[str, Any] = {}
                 if request.can_read_body:
                     raw = await request.read()

@@ -16,6 +16,8 @@ class FaultState:
         delay_ms: Extra delay added to every forwarded media frame.
         failing_joins: How many of the next join REST calls fail.
         failing_join_status: The HTTP status those joins fail with.
+        failing_requests: How many of the next coordinator REST calls (any endpoint) fail.
+        failing_request_status: The HTTP status those calls fail with.
 
     """
 
@@ -23,6 +25,8 @@ class FaultState:
     delay_ms: int = 0
     failing_joins: int = 0
     failing_join_status: int = 503
+    failing_requests: int = 0
+    failing_request_status: int = 503
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -57,13 +61,30 @@ class FaultState:
             ValueError: If ``count`` is negative or ``status`` is not an HTTP error status.
 
         """
-        if count < 0:
-            raise ValueError("count must be >= 0")
-        if not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
+        _check_failure(count, status)
         with self._lock:
             self.failing_joins = count
             self.failing_join_status = status
+
+    def fail_requests(self, count: int, status: int) -> None:
+        """Make the next ``count`` coordinator REST calls, whatever the endpoint, fail.
+
+        Raises:
+            ValueError: If ``count`` is negative or ``status`` is not an HTTP error status.
+
+        """
+        _check_failure(count, status)
+        with self._lock:
+            self.failing_requests = count
+            self.failing_request_status = status
+
+    def take_request_failure(self) -> int | None:
+        """Consume one pending REST failure; the status to fail with, or ``None``."""
+        with self._lock:
+            if self.failing_requests <= 0:
+                return None
+            self.failing_requests -= 1
+            return self.failing_request_status
 
     def take_join_failure(self) -> int | None:
         """Consume one pending join failure.
@@ -77,3 +98,10 @@ class FaultState:
                 return None
             self.failing_joins -= 1
             return self.failing_join_status
+
+
+def _check_failure(count: int, status: int) -> None:
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    if not 400 <= status <= 599:
+        raise ValueError("status must be an HTTP error status (400-599)")

@@ -12,6 +12,7 @@ from aiohttp import web
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from loguru import logger
 
+from pipecat_getstream.speedups import install_fast_audio_level
 from pipecat_getstream.testing.auth import Authenticator
 from pipecat_getstream.testing.coordinator import Coordinator
 from pipecat_getstream.testing.coordinator_ws import drop_connections
@@ -117,6 +118,7 @@ class LocalStreamServer:
         """
         with self._lock:
             if not self.running:
+                install_fast_audio_level()
                 self._loop_thread.start(self._startup)
                 logger.info("LocalStreamServer listening on {}", self.base_url)
             return self
@@ -329,6 +331,15 @@ class LocalStreamServer:
         Applies per subscriber to audio and video; ``set_media_faults()`` clears both.
         """
         self._faults.set_media(drop_fraction, delay_ms)
+
+    def fail_next_requests(self, n: int, status: int = 503) -> None:
+        """Make the next ``n`` coordinator REST calls (any endpoint) fail with ``status``.
+
+        Raises:
+            ValueError: If ``n`` is negative or ``status`` is not 400-599.
+
+        """
+        self._faults.fail_requests(n, status)
 
     def fail_next_joins(self, n: int, status: int = 503) -> None:
         """Make the next ``n`` join REST calls fail with ``status`` (GetStream error JSON)."""
