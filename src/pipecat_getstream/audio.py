@@ -11,6 +11,8 @@ from collections.abc import Callable
 import numpy as np
 from getstream.video.rtc.track_util import PcmData, PyAVResampler
 
+from pipecat_getstream.resample import StreamResampler
+
 #: Length of one WebRTC audio frame; the SDK's track sends exactly this much per packet.
 FRAME_SECS = 0.02
 
@@ -145,8 +147,9 @@ def pcm_from_s16(audio: bytes, sample_rate: int, channels: int) -> PcmData:
 class ParticipantResampler:
     """Converts one participant's incoming audio to mono s16 at the pipeline's rate.
 
-    The SDK delivers 48 kHz mono s16 in 20 ms frames; a stateful PyAV resampler per
-    participant keeps the waveform continuous across frames.
+    The SDK delivers 48 kHz mono s16 in 20 ms frames; a stateful FFmpeg resampler per
+    participant (:class:`~pipecat_getstream.resample.StreamResampler`, which avoids a
+    per-frame PyAV leak) keeps the waveform continuous across frames.
 
     Args:
         target_rate: The pipeline's input sample rate (``audio_in_sample_rate``).
@@ -155,8 +158,7 @@ class ParticipantResampler:
 
     def __init__(self, target_rate: int):
         self.target_rate = target_rate
-        self._resampler: PyAVResampler | None = None
-        self._source: tuple[int, int] | None = None
+        self._resampler = StreamResampler(target_rate, 1)
 
     def convert(self, pcm: PcmData) -> bytes:
         """Return ``pcm`` as mono s16 bytes at ``target_rate``.
@@ -173,12 +175,9 @@ class ParticipantResampler:
         source = (pcm.sample_rate, pcm.channels)
         if source == (self.target_rate, 1):
             return np.asarray(pcm.samples, dtype=np.int16).tobytes()
-        if self._resampler is None or self._source != source:
-            # A new stream, or its rate/layout changed mid-stream: start a fresh resampler.
-            self._resampler = PyAVResampler(format="s16", sample_rate=self.target_rate, channels=1)
-            self._source = source
-        out = self._resampler.resample(pcm)
-        return np.asarray(out.samples, dtype=np.int16).tobytes()
+        # A rate or layout change mid-stream starts a fresh filter graph inside.
+        samples = np.asarray(pcm.samples, dtype=np.int16)
+        return self._resampler.resample(samples, pcm.sample_rate, pcm.channels).tobytes()
 
 
 class OutputNormalizer:

@@ -83,6 +83,9 @@ class Bot:
         self.task = PipelineTask(
             Pipeline([self.transport.input(), self.probe, self.transport.output()]),
             params=PipelineParams(enable_metrics=True),
+            # A listening bot produces no speaking frames; Pipecat's 5-minute idle cancel
+            # would end long soak runs.
+            idle_timeout_secs=None,
         )
         self._runner_task: asyncio.Task[None] | None = None
 
