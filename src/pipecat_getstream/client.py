@@ -20,15 +20,14 @@ from loguru import logger
 
 from pipecat_getstream.dispatch import EmitFn, EventDispatcher
 from pipecat_getstream.errors import (
-    GetstreamConfigError,
     GetstreamConnectionError,
     GetstreamNotConnectedError,
     describe_error,
-    is_retryable,
 )
 from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
 from pipecat_getstream.messages import encode_custom_event, parse_incoming_event, sender_id
 from pipecat_getstream.redaction import protect_sdk_logs
+from pipecat_getstream.retry import with_backoff
 from pipecat_getstream.sdk import (
     RoutedConnectionManager,
     close_signaling_in_background,
@@ -207,27 +206,12 @@ class GetstreamClient:
 
     # ------------------------------------------------------------- joining
     async def _join_with_retries(self) -> None:
-        delay = 0.5
-        for attempt in range(1, self._join_attempts + 1):
-            try:
-                await self._join()
-                return
-            except GetstreamConfigError:
-                raise
-            except Exception as exc:
-                await self._abandon()
-                retry = is_retryable(exc) and attempt < self._join_attempts
-                logger.warning(
-                    f"{self} join attempt {attempt}/{self._join_attempts} failed: "
-                    f"{describe_error(exc)}" + (f"; retrying in {delay:.1f}s" if retry else "")
-                )
-                if not retry:
-                    raise GetstreamConnectionError(
-                        f"could not join call {self.call_type}:{self.call_id} at "
-                        f"{self.base_url}: {describe_error(exc)}"
-                    ) from exc
-                await asyncio.sleep(delay)
-                delay *= 2
+        await with_backoff(
+            self._join,
+            attempts=self._join_attempts,
+            cleanup=self._abandon,
+            what=f"join call {self.call_type}:{self.call_id} at {self.base_url}",
+        )
 
     async def _join(self) -> None:
         protect_sdk_logs()

@@ -43,6 +43,7 @@ class StreamResampler:
         self._source: tuple[int, int] | None = None
         self._in_samples = 0
         self._out_samples = 0
+        self._time_base = fractions.Fraction(1, 48000)
 
     def resample(self, samples: np.ndarray, rate: int, channels: int) -> np.ndarray:
         """Convert one chunk of interleaved (or planar ``(channels, n)``) s16 samples.
@@ -59,6 +60,7 @@ class StreamResampler:
         if (rate, channels) != self._source or self._graph is None:
             self._graph = self._build(rate, channels)
             self._source = (rate, channels)
+            self._time_base = fractions.Fraction(1, rate)
             self._in_samples = self._out_samples = 0
         planar = np.ascontiguousarray(
             samples.reshape(-1, channels).T if samples.ndim == 1 else samples, dtype=np.int16
@@ -67,7 +69,7 @@ class StreamResampler:
             planar, format="s16p", layout="mono" if channels == 1 else "stereo"
         )
         frame.sample_rate = rate
-        frame.time_base = fractions.Fraction(1, rate)
+        frame.time_base = self._time_base
         frame.pts = self._in_samples
         self._in_samples += planar.shape[1]
         self._graph.push(frame)

@@ -84,7 +84,7 @@ class Coordinator:
             started = now_ns()
             try:
                 token = self.auth.check_rest(request)
-                failure = self.faults.take_request_failure()
+                failure = self.faults.requests.take()
                 if failure is not None:
                     raise ApiError(failure, CODE_INTERNAL, f"injected failure ({failure})")
                 body: dict[str, Any] = {}
@@ -240,7 +240,7 @@ class Coordinator:
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../join``: return SFU credentials pointing at this server."""
-        failure = self.faults.take_join_failure()
+        failure = self.faults.joins.take()
         if failure is not None:
             raise ApiError(
                 failure, CODE_INTERNAL, f"JoinCall failed with error: injected failure ({failure})"

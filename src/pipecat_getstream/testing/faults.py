@@ -7,6 +7,37 @@ import threading
 from dataclasses import dataclass, field
 
 
+class FailureBudget:
+    """A number of upcoming requests to fail, and the HTTP status to fail them with."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._status = 503
+
+    def arm(self, count: int, status: int) -> None:
+        """Make the next ``count`` requests fail with ``status``.
+
+        Raises:
+            ValueError: If ``count`` is negative or ``status`` is not an HTTP error status.
+
+        """
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        if not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        with self._lock:
+            self._count, self._status = count, status
+
+    def take(self) -> int | None:
+        """Consume one armed failure: the status to fail with, or ``None`` to proceed."""
+        with self._lock:
+            if self._count <= 0:
+                return None
+            self._count -= 1
+            return self._status
+
+
 @dataclass
 class FaultState:
     """Faults the local server injects, settable from any thread.
@@ -14,19 +45,15 @@ class FaultState:
     Attributes:
         drop_fraction: Fraction (0..1) of forwarded media frames dropped, per receiver.
         delay_ms: Extra delay added to every forwarded media frame.
-        failing_joins: How many of the next join REST calls fail.
-        failing_join_status: The HTTP status those joins fail with.
-        failing_requests: How many of the next coordinator REST calls (any endpoint) fail.
-        failing_request_status: The HTTP status those calls fail with.
+        joins: Failures armed for the next join REST calls.
+        requests: Failures armed for the next coordinator REST calls, whatever the endpoint.
 
     """
 
     drop_fraction: float = 0.0
     delay_ms: int = 0
-    failing_joins: int = 0
-    failing_join_status: int = 503
-    failing_requests: int = 0
-    failing_request_status: int = 503
+    joins: FailureBudget = field(default_factory=FailureBudget)
+    requests: FailureBudget = field(default_factory=FailureBudget)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -53,55 +80,3 @@ class FaultState:
         """Decide whether to drop the next forwarded frame."""
         fraction = self.drop_fraction
         return fraction > 0.0 and self._rng.random() < fraction
-
-    def fail_joins(self, count: int, status: int) -> None:
-        """Make the next ``count`` join REST calls fail with ``status``.
-
-        Raises:
-            ValueError: If ``count`` is negative or ``status`` is not an HTTP error status.
-
-        """
-        _check_failure(count, status)
-        with self._lock:
-            self.failing_joins = count
-            self.failing_join_status = status
-
-    def fail_requests(self, count: int, status: int) -> None:
-        """Make the next ``count`` coordinator REST calls, whatever the endpoint, fail.
-
-        Raises:
-            ValueError: If ``count`` is negative or ``status`` is not an HTTP error status.
-
-        """
-        _check_failure(count, status)
-        with self._lock:
-            self.failing_requests = count
-            self.failing_request_status = status
-
-    def take_request_failure(self) -> int | None:
-        """Consume one pending REST failure; the status to fail with, or ``None``."""
-        with self._lock:
-            if self.failing_requests <= 0:
-                return None
-            self.failing_requests -= 1
-            return self.failing_request_status
-
-    def take_join_failure(self) -> int | None:
-        """Consume one pending join failure.
-
-        Returns:
-            The HTTP status to fail with, or ``None`` when the join should proceed.
-
-        """
-        with self._lock:
-            if self.failing_joins <= 0:
-                return None
-            self.failing_joins -= 1
-            return self.failing_join_status
-
-
-def _check_failure(count: int, status: int) -> None:
-    if count < 0:
-        raise ValueError("count must be >= 0")
-    if not 400 <= status <= 599:
-        raise ValueError("status must be an HTTP error status (400-599)")

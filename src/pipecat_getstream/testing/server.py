@@ -339,11 +339,11 @@ class LocalStreamServer:
             ValueError: If ``n`` is negative or ``status`` is not 400-599.
 
         """
-        self._faults.fail_requests(n, status)
+        self._faults.requests.arm(n, status)
 
     def fail_next_joins(self, n: int, status: int = 503) -> None:
         """Make the next ``n`` join REST calls fail with ``status`` (GetStream error JSON)."""
-        self._faults.fail_joins(n, status)
+        self._faults.joins.arm(n, status)
 
     def drop_coordinator_sockets(self, user_id: str | None = None) -> int:
         """Abort coordinator WebSockets (all, or one user's); the SDK reconnects and re-watches.
