@@ -171,6 +171,9 @@ class Ctx:
     bot: Child | None = None
     creds: dict[str, str] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
+    #: The interpreter of the participants' process; by default one with an aiortc-based
+    #: SDK (``venvs.aiortc_python``), whose media path the participants' probes read.
+    peers_python: str = ""
 
     async def __aenter__(self) -> Ctx:
         tag = f"{self.impl.name}-{uuid.uuid4().hex[:6]}"
@@ -178,7 +181,7 @@ class Ctx:
         self.creds = await self.server.start()
         self.peers = await Child(
             "peers",
-            [sys.executable, "-m", "bench.peers"],
+            [self.peers_python or _aiortc_python(), "-m", "bench.peers"],
             self.log_dir / f"{tag}-peers.log",
             cwd=ROOT,
         ).start()
@@ -234,6 +237,12 @@ class Ctx:
             "own": _own_cpu(),
             "t": time.monotonic(),
         }
+
+
+def _aiortc_python() -> str:
+    from bench import venvs  # venvs imports this module
+
+    return venvs.aiortc_python()
 
 
 def new_call(prefix: str) -> str:

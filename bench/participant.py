@@ -14,31 +14,15 @@ from typing import Any
 import numpy as np
 from getstream import AsyncStream
 from getstream.video.rtc.audio_track import AudioStreamTrack
-from getstream.video.rtc.connection_manager import ConnectionManager
-from getstream.video.rtc.connection_utils import watch_call
-from getstream.video.rtc.coordinator.ws import StreamAPIWS
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from getstream.video.rtc.track_util import PcmData
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 
 from bench.signals import FrameWatch, Recorder, Tone
 from bench.trackwatch import frame_is_loud
+from pipecat_getstream.stacks.aiortc.sdk import RoutedConnectionManager, leave_without_blocking
 
 RATE = 48000
-
-
-class _Manager(ConnectionManager):
-    """The SDK's ConnectionManager with its coordinator socket on the local server."""
-
-    def __init__(self, *args: Any, ws_uri: str, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._bench_ws_uri = ws_uri
-
-    async def _connect_coordinator_ws(self) -> None:
-        ws = StreamAPIWS(self.call, {"id": self.user_id}, uri=self._bench_ws_uri)
-        self._coordinator_ws_client = ws
-        await ws.connect()
-        await watch_call(self.call, self.user_id, ws._client_id)
 
 
 class _WatchedTrack(AudioStreamTrack):
@@ -87,11 +71,11 @@ class Participant:
         )
         self.call = client.video.call("default", call_id)
         ws_uri = creds["base_url"].replace("http://", "ws://") + "/api/v2/connect"
-        self.manager = _Manager(
+        self.manager = RoutedConnectionManager(
             call=self.call,
             user_id=user_id,
             create=True,
-            ws_uri=ws_uri,
+            coordinator_uri=ws_uri,
             subscription_config=SubscriptionConfig(
                 default=TrackSubscriptionConfig(track_types=[models_pb2.TRACK_TYPE_AUDIO])
             ),
@@ -99,7 +83,6 @@ class Participant:
         self.heard: dict[str, Recorder] = {}
         self.track: _WatchedTrack | None = None
         self._talker: asyncio.Task[None] | None = None
-        self.closing: asyncio.Future[None] | None = None
 
     async def join(self) -> float:
         """Join, publish (when talking) and start talking; returns the seconds it took."""
@@ -115,15 +98,11 @@ class Participant:
 
     async def leave(self) -> None:
         """Leave the call. The SDK closes its signaling socket synchronously (joining
-        threads for seconds); here that close runs on a worker thread, so that many
-        participants leaving do not freeze the peers process."""
+        threads for seconds); the transport's own leave runs that close on a worker
+        thread, so that many participants leaving do not freeze the peers process."""
         if self._talker is not None:
             self._talker.cancel()
-        ws = getattr(self.manager, "_ws_client", None)
-        if ws is not None:
-            self.manager._ws_client = None
-            self.closing = asyncio.get_running_loop().run_in_executor(None, ws.close)
-        await self.manager.leave()
+        await leave_without_blocking(self.manager)
 
     def recorder(self, sender: str) -> Recorder:
         return self.heard.setdefault(sender, Recorder())

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,7 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if args.impl == "ours":
-        impl = Impl("ours", "ours", sys.executable, "this project")
+        impl = Impl("ours", "ours", venvs.aiortc_python(), "this project")
     else:
         impl = Impl("reference", "reference", str(venvs.ensure(venvs.PINNED)), venvs.PINNED)
     settings = dict(MODES["default"], slow_callbacks=True)

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import importlib
 import json
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -20,7 +19,9 @@ from typing import Any
 from bench import venvs
 from bench.harness import ROOT, Ctx, ForeignMeter, Impl, wait_until_quiet
 
-SCENARIOS = ("latency", "interruption", "pacing", "scale", "memory", "joinleave")
+SCENARIOS = ("latency", "interruption", "pacing", "scale", "memory", "joinleave", "server")
+#: The local server is the same for every implementation: measured once, with this project.
+SERVER_ONLY = ("server",)
 #: The oldest reference release is measured on these only (they show its known differences).
 OLDEST_SCENARIOS = ("latency", "interruption", "joinleave")
 
@@ -40,6 +41,7 @@ MODES: dict[str, dict[str, Any]] = {
         "memory_secs": 3.0,
         "memory_sample_secs": 1.0,
         "leave_calls": 1,
+        "server_steps": [1],
     },
     "default": {
         "latency_reps": 10,
@@ -54,6 +56,7 @@ MODES: dict[str, dict[str, Any]] = {
         "memory_secs": 180.0,
         "memory_sample_secs": 2.0,
         "leave_calls": 8,
+        "server_steps": [1, 4, 8, 16, 24, 32, 48, 64],
     },
     "full": {
         "latency_reps": 20,
@@ -68,6 +71,7 @@ MODES: dict[str, dict[str, Any]] = {
         "memory_secs": 1800.0,
         "memory_sample_secs": 5.0,
         "leave_calls": 8,
+        "server_steps": [1, 4, 8, 16, 24, 32, 48, 64, 96],
     },
 }
 
@@ -81,8 +85,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--impls",
         nargs="+",
-        default=["ours", "reference", "reference-oldest"],
-        choices=["ours", "reference", "reference-oldest"],
+        default=["ours-sdk7", "ours", "reference", "reference-oldest"],
+        choices=["ours", "ours-sdk7", "reference", "reference-oldest"],
+        help="ours: this project on an aiortc SDK (6.1.1 unless this env has one); "
+        "ours-sdk7: on this env's SDK 7.x (skipped when it has none)",
     )
     parser.add_argument(
         "--reference-venv",
@@ -126,7 +132,14 @@ def implementations(args: argparse.Namespace) -> list[Impl]:
     impls = []
     for name in args.impls:
         if name == "ours":
-            impls.append(Impl("ours", "ours", sys.executable, "this project"))
+            impls.append(Impl("ours", "ours", venvs.aiortc_python(), venvs.sdk_of("aiortc")))
+        elif name == "ours-sdk7":
+            try:
+                python = venvs.rust_python()
+            except RuntimeError as exc:
+                print(f"[bench] ours-sdk7 skipped: {exc}", flush=True)
+                continue
+            impls.append(Impl("ours-sdk7", "ours", python, venvs.sdk_of("rust")))
         elif name == "reference":
             py = venvs.ensure(venvs.PINNED, args.reference_venv)
             impls.append(Impl("reference", "reference", str(py), venvs.PINNED))
@@ -195,6 +208,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             per_impl = results["scenarios"].setdefault(scenario, {})
             for impl in impls:
                 if impl.name == "reference-oldest" and scenario not in OLDEST_SCENARIOS:
+                    continue
+                if scenario in SERVER_ONLY and impl.name != "ours":
                     continue
                 if mode == "quick" and impl.name not in shared:
                     shared[impl.name] = await Ctx(impl, settings, log_dir).__aenter__()

@@ -7,9 +7,15 @@ path (Alice's track emitting the burst -> Bob's SDK delivering it) is reported o
 For output, the bot queues 300 ms bursts; Alice's arrival minus the push, less the path from
 the bot's track to Alice (measured on the same bursts), is the transport's share; the bot
 process timestamps when each burst left the bot's SDK track, so this equals "push -> left
-the track". The bot-side path is about 20 ms longer than the participant-to-participant
-one because aiortc's Opus encoder resamples a 16 kHz track with a one-frame delay; the
-output net of the participant path is reported too.
+the track". The bot-side path of a bot that publishes 16 kHz on aiortc (the reference) is
+about 20 ms longer than the participant-to-participant one, because aiortc's Opus encoder
+holds each frame of a track that is not 48 kHz; the output net of the participant path is
+reported too.
+
+The input net compares the bot with Bob, an aiortc participant. A bot on SDK 7.x receives
+through the Rust core, without aiortc's receive path, so its input net is negative: it hears
+Alice before Bob does. ``input_e2e_ms`` (Alice's track emitting the burst -> the bot's
+``UserAudioRawFrame``) compares every stack directly.
 """
 
 from __future__ import annotations
@@ -115,6 +121,8 @@ async def run(ctx: Ctx) -> dict[str, Any]:
         "headline": {
             "server_path_ms": path_ms,
             "input_net_ms": summarize(diffs(bot_seen, bob_heard))["median"],
+            "input_e2e_ms": summarize(diffs(bot_seen, sent))["median"],
+            "output_e2e_ms": summarize(out_e2e)["median"],
             "output_net_ms": summarize([v - out_path["median"] for v in out_e2e])["median"]
             if out_path["median"] is not None
             else None,

@@ -166,15 +166,13 @@ async def run_demo(out: Path) -> bool:
         bot.publisher.start()
 
         participant = SimulatedParticipant(
-            base_url=server.base_url,
-            api_key=server.api_key,
-            api_secret=server.api_secret,
+            server,
             call_type=CALL_TYPE,
             call_id=call_id,
             user_id=PARTICIPANT_ID,
             bot_id=BOT_ID,
+            on_custom=lambda e: _show_event(e, say),
         )
-        participant.manager.on("custom", lambda e: _show_event(e, say))
         in_call = True
         await participant.join()
         say(f"participant '{PARTICIPANT_ID}' joined in {participant.join_secs:.2f} s")
@@ -307,7 +305,11 @@ def check(report: dict[str, Any]) -> list[str]:
     if turns["answered"] < 1 or turns["bot_replies_heard"] < 1:
         problems.append("no answer from the bot was heard")
     if not intr["detected"]:
-        problems.append("the interruption was not detected")
+        speaking = "speaking" if intr["silence_after_s"] is not None else "not audibly speaking"
+        problems.append(
+            f"the interruption was not detected ({intr['count']} seen by the bot;"
+            f" the bot was {speaking} when talked over)"
+        )
     elif intr["silence_after_s"] > 1.5:
         problems.append(f"the bot took {intr['silence_after_s']} s to fall silent")
     missing = {"listening", "thinking", "speaking"} - set(report["custom_events"]["states_seen"])

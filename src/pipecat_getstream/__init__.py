@@ -21,6 +21,7 @@ from pipecat_getstream.errors import (
 
 if TYPE_CHECKING:
     from pipecat_getstream.params import GetstreamParams
+    from pipecat_getstream.participants import ParticipantInfo
     from pipecat_getstream.transport import GetstreamTransport
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "GetstreamNotConnectedError",
     "GetstreamParams",
     "GetstreamTransport",
+    "ParticipantInfo",
 ]
 
 
@@ -42,4 +44,8 @@ def __getattr__(name: str) -> Any:
         from pipecat_getstream.params import GetstreamParams
 
         return GetstreamParams
+    if name == "ParticipantInfo":
+        from pipecat_getstream.participants import ParticipantInfo
+
+        return ParticipantInfo
     raise AttributeError(f"module 'pipecat_getstream' has no attribute {name!r}")

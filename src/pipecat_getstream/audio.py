@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from getstream.video.rtc.track_util import PcmData, PyAVResampler
 
 from pipecat_getstream.resample import StreamResampler
 
@@ -124,30 +123,10 @@ class FrameSplitter:
         self._pending.clear()
 
 
-def pcm_from_s16(audio: bytes, sample_rate: int, channels: int) -> PcmData:
-    """Wrap interleaved s16 bytes as the SDK's ``PcmData``.
-
-    Args:
-        audio: Interleaved little-endian 16-bit samples; the length must be a multiple of
-            ``2 * channels``.
-        sample_rate: Sample rate in Hz.
-        channels: Channel count (1 or 2).
-
-    Returns:
-        A ``PcmData`` sharing the bytes' memory.
-
-    """
-    samples = np.frombuffer(audio, dtype=np.int16)
-    if channels > 1:
-        # Planar (channels, samples), contiguous: older PyAV refuses strided arrays.
-        samples = np.ascontiguousarray(samples.reshape(-1, channels).T)
-    return PcmData(sample_rate=sample_rate, format="s16", samples=samples, channels=channels)
-
-
 class ParticipantResampler:
     """Converts one participant's incoming audio to mono s16 at the pipeline's rate.
 
-    The SDK delivers 48 kHz mono s16 in 20 ms frames; a stateful FFmpeg resampler per
+    Both SDK generations deliver 48 kHz mono s16 in 20 ms frames; a stateful FFmpeg resampler per
     participant (:class:`~pipecat_getstream.resample.StreamResampler`, which avoids a
     per-frame PyAV leak) keeps the waveform continuous across frames.
 
@@ -160,24 +139,23 @@ class ParticipantResampler:
         self.target_rate = target_rate
         self._resampler = StreamResampler(target_rate, 1)
 
-    def convert(self, pcm: PcmData) -> bytes:
-        """Return ``pcm`` as mono s16 bytes at ``target_rate``.
+    def convert(self, samples: np.ndarray, sample_rate: int, channels: int) -> bytes:
+        """Return the audio as mono s16 bytes at ``target_rate``.
 
         Args:
-            pcm: The SDK's audio; any rate, channel count and format.
+            samples: Interleaved ``int16`` samples as the stack delivers them.
+            sample_rate: Their sample rate.
+            channels: Their channel count.
 
         Returns:
             The converted audio (may be empty while the resampler fills its window).
 
         """
-        if pcm.format != "s16":
-            pcm = pcm.to_int16()
-        source = (pcm.sample_rate, pcm.channels)
-        if source == (self.target_rate, 1):
-            return np.asarray(pcm.samples, dtype=np.int16).tobytes()
+        if (sample_rate, channels) == (self.target_rate, 1):
+            return np.asarray(samples, dtype=np.int16).tobytes()
         # A rate or layout change mid-stream starts a fresh filter graph inside.
-        samples = np.asarray(pcm.samples, dtype=np.int16)
-        return self._resampler.resample(samples, pcm.sample_rate, pcm.channels).tobytes()
+        samples = np.asarray(samples, dtype=np.int16)
+        return self._resampler.resample(samples, sample_rate, channels).tobytes()
 
 
 class OutputNormalizer:
@@ -197,7 +175,7 @@ class OutputNormalizer:
     def __init__(self, sample_rate: int, channels: int):
         self.sample_rate = sample_rate
         self.channels = channels
-        self._resampler: PyAVResampler | None = None
+        self._resampler: StreamResampler | None = None
         self._source: tuple[int, int] | None = None
         self.trimmed_bytes = 0
 
@@ -224,18 +202,17 @@ class OutputNormalizer:
         head = b""
         if self._source != source:
             head = self._finish_previous()
-            self._resampler = PyAVResampler(
-                format="s16", sample_rate=self.sample_rate, channels=self.channels
-            )
+            self._resampler = StreamResampler(self.sample_rate, self.channels)
             self._source = source
         if not audio:
             return head
         assert self._resampler is not None
-        out = self._resampler.resample(pcm_from_s16(audio, sample_rate, channels))
-        return head + out.to_bytes()
+        samples = np.frombuffer(audio, dtype=np.int16)
+        out = self._resampler.resample(samples, sample_rate, channels)
+        return head + out.tobytes()
 
     def _finish_previous(self) -> bytes:
         resampler, self._resampler, self._source = self._resampler, None, None
         if resampler is None:
             return b""
-        return resampler.flush().to_bytes()
+        return resampler.flush().tobytes()

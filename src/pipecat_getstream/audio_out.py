@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Protocol
 
-from getstream.video.rtc.track_util import PcmData
+import numpy as np
 
-from pipecat_getstream.audio import FrameSplitter, PacingClock, pcm_from_s16
+from pipecat_getstream.audio import FrameSplitter, PacingClock
+from pipecat_getstream.resample import StreamResampler
+from pipecat_getstream.stacks.base import AudioSink
 
 #: Audio kept queued in the SDK track ahead of playout. Enough to ride out an event-loop
 #: stall of this length; it costs nothing on interruption because interruption drops it.
@@ -20,18 +21,11 @@ DEFAULT_LEAD_SECS = 0.08
 _TAIL_MARGIN_SECS = 0.01
 
 
-class AudioSink(Protocol):
-    """What the writer needs of the SDK's ``AudioStreamTrack`` (3.x and 6.x alike)."""
-
-    async def write(self, pcm: PcmData) -> None:
-        """Queue audio for sending."""
-
-    async def flush(self) -> None:
-        """Drop all queued audio."""
-
-
 class PacedAudioWriter:
-    """Writes s16 audio to an SDK audio track on a monotonic-clock timeline.
+    """Writes s16 audio to the SDK's audio track on a monotonic-clock timeline.
+
+    Both stacks use it: Pipecat's output base does not pace, so ``write`` must return at
+    real-time rate whatever the SDK's track does with the audio.
 
     ``write`` hands whole 20 ms frames to the track at once and returns when only
     ``lead_secs`` of audio remain queued, i.e. at real-time rate. A remainder shorter than a
@@ -39,7 +33,7 @@ class PacedAudioWriter:
     padded with silence, so the end of an utterance is never held back by the 20 ms framing.
 
     Args:
-        sink: The SDK ``AudioStreamTrack`` (or anything with async ``write``/``flush``).
+        sink: The stack's audio sink (anything with async ``write``/``flush``).
         sample_rate: Sample rate of the audio passed to ``write``.
         channels: Channel count of the audio passed to ``write``.
         lead_secs: Audio to keep queued in the track.
@@ -64,6 +58,7 @@ class PacedAudioWriter:
         self._wake = asyncio.Event()
         self._tail_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._resampler: StreamResampler | None = None
         self.frames_written = 0
         self.interruptions = 0
 
@@ -122,7 +117,7 @@ class PacedAudioWriter:
         self._wake.set()
 
     async def _send(self, audio: bytes) -> None:
-        await self._sink.write(pcm_from_s16(audio, self.sample_rate, self.channels))
+        await self._sink.write(audio)
         self.frames_written += len(audio) // self._splitter.frame_bytes
         self._pacing.add(len(audio) / self._bytes_per_sec)
 
@@ -142,6 +137,7 @@ class PacedAudioWriter:
 
     def _convert(self, audio: bytes, sample_rate: int, channels: int) -> bytes:
         usable = len(audio) - len(audio) % (2 * channels)
-        pcm = pcm_from_s16(audio[:usable], sample_rate, channels)
-        out = pcm.resample(self.sample_rate, target_channels=self.channels)
-        return out.to_bytes()
+        if self._resampler is None:
+            self._resampler = StreamResampler(self.sample_rate, self.channels)
+        samples = np.frombuffer(audio[:usable], dtype=np.int16)
+        return self._resampler.resample(samples, sample_rate, channels).tobytes()

@@ -1,50 +1,52 @@
-"""The SDK objects of one GetStream call and their lifecycle.
+"""One GetStream call and its lifecycle, whichever SDK generation runs it.
 
-:class:`GetstreamClient` owns the REST client, the call, the SDK's ConnectionManager and the
-published tracks. Input and output processors share one client: ``connect``/``disconnect``
-are reference-counted, so the call is joined once and left when the last user releases it.
-SDK callbacks are turned into ordered transport events on one bounded queue.
+:class:`GetstreamClient` owns the call's stack (:mod:`pipecat_getstream.stacks`, chosen by
+the installed SDK), the participant registry and the event dispatcher. Input and output
+processors share one client: ``connect``/``disconnect`` are reference-counted, so the call
+is joined once and left when the last user releases it. What the stack reports is turned
+into ordered transport events on one bounded queue.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from getstream.video.rtc.connection_manager import ConnectionManager
-from getstream.video.rtc.track_util import PcmData
+import numpy as np
 from loguru import logger
 
+from pipecat_getstream.client_people import ClientPeople
 from pipecat_getstream.dispatch import EmitFn, EventDispatcher
 from pipecat_getstream.errors import (
     GetstreamConnectionError,
     GetstreamNotConnectedError,
     describe_error,
 )
-from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
+from pipecat_getstream.events import ParticipantRegistry
 from pipecat_getstream.messages import encode_custom_event, parse_incoming_event, sender_id
 from pipecat_getstream.redaction import protect_sdk_logs
 from pipecat_getstream.retry import with_backoff
-from pipecat_getstream.sdk import (
-    RoutedConnectionManager,
-    close_signaling_in_background,
-    coordinator_ws_uri,
-    leave_without_blocking,
-    make_stream_client,
-    subscription_config,
+from pipecat_getstream.stacks import (
+    AudioSink,
+    AudioSpec,
+    CallStack,
+    StackConfig,
+    TrackKind,
+    VideoSink,
+    VideoSource,
+    VideoSpec,
+    create_stack,
 )
 from pipecat_getstream.validation import check_token_user
-from pipecat_getstream.watchdog import SignalingWatchdog, resubscribe
 
-AudioHandler = Callable[[PcmData], None]
-VideoHandler = Callable[[str, Any], None]
+AudioHandler = Callable[[str, np.ndarray, int, int], None]
+VideoHandler = Callable[[str, VideoSource, str], None]
 
 
-class GetstreamClient:
-    """Joins one call through the GetStream SDK and reports what happens in it.
+class GetstreamClient(ClientPeople):
+    """Joins one call through the installed GetStream SDK and reports what happens in it.
 
     Args:
         api_key: GetStream API key.
@@ -57,7 +59,10 @@ class GetstreamClient:
         emit: ``await emit(event_name, *args)`` runs the transport's event handlers.
         subscribe_audio: Whether to receive participants' audio.
         subscribe_video: Whether to receive participants' video.
+        subscribe_screen_share: Whether to receive participants' screen shares from the start.
+        publish_screen_share: Whether the bot will publish a screen share.
         join_attempts: Attempts at joining before giving up (server errors only).
+        user_name: The bot's display name (``None``: its user id).
 
     """
 
@@ -74,38 +79,47 @@ class GetstreamClient:
         emit: EmitFn,
         subscribe_audio: bool = True,
         subscribe_video: bool = False,
+        subscribe_screen_share: bool = False,
+        publish_screen_share: bool = False,
         join_attempts: int = 3,
+        user_name: str | None = None,
     ):
         if token is not None:
             check_token_user(token, user_id)
         protect_sdk_logs(api_secret, token)
-        self._api_key = api_key
-        self._secret = api_secret
-        self._token = token
+        self._config = StackConfig(
+            api_key=api_key,
+            api_secret=api_secret,
+            token=token,
+            call_type=call_type,
+            call_id=call_id,
+            user_id=user_id,
+            base_url=base_url,
+            subscribe_audio=subscribe_audio,
+            subscribe_video=subscribe_video,
+            subscribe_screen_share=subscribe_screen_share,
+            publish_screen_share=publish_screen_share,
+            user_name=user_name,
+        )
         self.call_type = call_type
         self.call_id = call_id
         self.user_id = user_id
         self.base_url = base_url
         self._emit = emit
-        self._subscribe = (subscribe_audio, subscribe_video)
         self._join_attempts = max(1, join_attempts)
         self._registry = ParticipantRegistry(user_id)
+        self._init_people(user_id)
         self._users = 0
         self._connect_lock = asyncio.Lock()
-        self._manager: ConnectionManager | None = None
-        self._call: Any = None
-        self._stream: Any = None
+        self._stack: CallStack | None = None
         self._events = EventDispatcher(emit, repr(self))
         self._audio_handler: AudioHandler | None = None
         self._video_handler: VideoHandler | None = None
-        self._pending_video: list[tuple[str, Any]] = []
+        self._pending_video: list[tuple[str, VideoSource, str]] = []
         self._published = False
         self._leaving = False
-        self.call_ended = False
+        self.has_ended = False  # the call was ended (by the server or the SDK)
         self._ending: asyncio.Task[None] | None = None
-        self._reconnecting = False
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._watchdog: SignalingWatchdog | None = None
 
     def __repr__(self) -> str:
         return f"GetstreamClient(call={self.call_type}:{self.call_id}, user_id={self.user_id})"
@@ -114,28 +128,31 @@ class GetstreamClient:
     @property
     def connected(self) -> bool:
         """Whether the bot is in the call."""
-        return self._manager is not None and not self._leaving
+        return self._stack is not None and not self._leaving
 
     @property
-    def manager(self) -> ConnectionManager | None:
-        """The SDK's ConnectionManager while connected."""
-        return self._manager
+    def stack(self) -> CallStack | None:
+        """The SDK stack while connected (diagnostics; ``stack.name`` says which)."""
+        return self._stack
 
     def participants(self) -> list[str]:
         """User ids of the remote participants in the call."""
         return self._registry.participants()
 
     def set_audio_handler(self, handler: AudioHandler | None) -> None:
-        """Receive every participant's audio (``PcmData`` with ``.participant``)."""
+        """Receive every participant's audio: ``handler(user_id, samples, rate, channels)``."""
         self._audio_handler = handler
 
     def set_video_handler(self, handler: VideoHandler | None) -> None:
-        """Receive ``(user_id, track)`` for every participant video track (also past ones)."""
+        """Receive ``(user_id, source, video_source)`` for every video track (also past ones).
+
+        ``video_source`` is Pipecat's name: ``"camera"`` or ``"screenVideo"``.
+        """
         self._video_handler = handler
         if handler is not None:
             pending, self._pending_video = self._pending_video, []
-            for user_id, track in pending:
-                handler(user_id, track)
+            for user_id, source, video_source in pending:
+                handler(user_id, source, video_source)
 
     # ------------------------------------------------------------ lifecycle
     async def connect(self) -> None:
@@ -147,7 +164,7 @@ class GetstreamClient:
         """
         async with self._connect_lock:
             self._users += 1
-            if self._manager is not None:
+            if self._stack is not None:
                 return
             try:
                 await self._join_with_retries()
@@ -162,7 +179,7 @@ class GetstreamClient:
         """Release the connection; the last release leaves the call."""
         async with self._connect_lock:
             self._users = max(0, self._users - 1)
-            if self._users > 0 or self._manager is None:
+            if self._users > 0 or self._stack is None:
                 return
             await self._leave()
 
@@ -170,17 +187,41 @@ class GetstreamClient:
         """Leave at once, whatever the reference count."""
         async with self._connect_lock:
             self._users = 0
-            if self._manager is not None:
+            if self._stack is not None:
                 await self._leave()
 
-    async def publish(self, audio: Any = None, video: Any = None) -> None:
-        """Publish the bot's tracks (in one negotiation). Requires a connection."""
-        if self._manager is None:
+    async def publish(
+        self, audio: AudioSpec | None = None, video: VideoSpec | None = None
+    ) -> tuple[AudioSink | None, VideoSink | None]:
+        """Publish the bot's tracks (once per join) and return where to write them.
+
+        Raises:
+            GetstreamNotConnectedError: If the bot is not in the call.
+
+        """
+        if self._stack is None:
             raise GetstreamNotConnectedError("cannot publish tracks: not connected to the call")
         if self._published or (audio is None and video is None):
-            return
+            return None, None
         self._published = True
-        await self._manager.add_tracks(audio=audio, video=video)
+        return await self._stack.publish(audio, video)
+
+    async def subscribe_screen_share(self) -> None:
+        """Receive participants' screen shares from now on (also after a later join)."""
+        self._config = dataclasses.replace(self._config, subscribe_screen_share=True)
+        if self._stack is not None:
+            await self._stack.subscribe_screen_share()
+
+    async def publish_screen_share(self, video: VideoSpec) -> VideoSink | None:
+        """Publish the bot's screen share; ``None`` when the SDK cannot.
+
+        Raises:
+            GetstreamNotConnectedError: If the bot is not in the call.
+
+        """
+        if self._stack is None:
+            raise GetstreamNotConnectedError("cannot publish a screen share: not connected")
+        return await self._stack.publish_screen_share(video)
 
     async def send_custom_event(self, payload: dict[str, Any]) -> None:
         """Validate and send a custom event to everyone watching the call.
@@ -193,12 +234,13 @@ class GetstreamClient:
 
         """
         custom = encode_custom_event(payload)
-        if self._call is None or not self.connected:
+        stack = self._stack
+        if stack is None or not self.connected:
             raise GetstreamNotConnectedError(
                 "cannot send a custom event: the transport is not connected to the call"
             )
         try:
-            await self._call.send_call_event(user_id=self.user_id, custom=custom)
+            await stack.send_custom_event(custom)
         except Exception as exc:
             raise GetstreamConnectionError(
                 f"sending a custom event failed: {describe_error(exc)}"
@@ -215,173 +257,107 @@ class GetstreamClient:
 
     async def _join(self) -> None:
         protect_sdk_logs()
-        stream = make_stream_client(self._api_key, self._secret, self._token, self.base_url)
-        self._stream = stream
-        self._call = stream.video.call(self.call_type, self.call_id)
-        audio, video = self._subscribe
-        manager = RoutedConnectionManager(
-            call=self._call,
-            user_id=self.user_id,
-            create=True,
-            subscription_config=subscription_config(audio, video),
-            coordinator_uri=coordinator_ws_uri(self.base_url),
-            user_token=self._token,
-        )
-        self._manager = manager
+        stack = create_stack(self._config, self)
+        self._stack = stack
         self._leaving = False
+        self.has_ended = False
         self._events.start()
-        self._attach(manager)
-        await manager.connect()
-        self._seed_participants(manager)
-        # Tracks published before we joined are only subscribed once re-announced.
-        await manager.republish_tracks()
-        self._watchdog = SignalingWatchdog(manager)
-        self._watchdog.start()
-        logger.info(f"{self} joined the call")
+        await stack.join()
+        self._seed_participants()
+        logger.info(f"{self} joined the call ({stack.name} stack)")
         self._events.post("on_connected", ())
 
-    async def _stop_background(self) -> None:
-        watchdog, self._watchdog = self._watchdog, None
-        if watchdog is not None:
-            await watchdog.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        self._tasks.clear()
-
-    async def _close_rest_client(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                await stream.aclose()
-
     async def _abandon(self) -> None:
-        await self._stop_background()
-        manager, self._manager = self._manager, None
-        if manager is not None:
-            await leave_without_blocking(manager)
-        await self._close_rest_client()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            self._leaving = True
+            await stack.leave()
+        self._published = False
+        self._clear_people()
         await self._events.stop()
 
     async def _leave(self) -> None:
-        manager = self._manager
-        if manager is None:
+        stack = self._stack
+        if stack is None:
             return
         await self._emit("on_before_disconnect")
         self._leaving = True
-        await self._stop_background()
-        await leave_without_blocking(manager)
-        await self._close_rest_client()
-        self._manager = None
+        await stack.leave()
+        self._stack = None
         self._published = False
-        self._registry.clear()
+        self._pending_video.clear()
+        gone = self._clear_people()
+        if self.has_ended:  # everyone left with the call: on_participant_left(id, "call_ended")
+            self._events.post_all(gone)
         self._events.post("on_disconnected", ())
         await self._events.stop()
         logger.info(f"{self} left the call")
 
-    # ------------------------------------------------------------ SDK events
-    def _attach(self, manager: ConnectionManager) -> None:
-        manager.on("audio", self._on_audio)
-        manager.on("track_added", self._on_track_added)
-        for name in ("participant_joined", "participant_left", "track_unpublished"):
-            manager.on(name, functools.partial(self._on_participant_event, name))
-        manager.on("custom", self._on_custom)
-        manager.on("call_ended", self._on_call_ended)
-        manager.on("connection.state_changed", self._on_state_changed)
-        manager.on("reconnection_failed", self._on_reconnection_failed)
-        manager.on("reconnection_success", self._on_reconnection_success)
-        manager.on("connection_lost", self._on_connection_lost)
+    def _seed_participants(self) -> None:
+        """Register everyone the SDK reports in the call (at join or after a rejoin)."""
+        if self._stack is not None:
+            self._seed_people()
+            for user_id, session_id in self._stack.participants():
+                self.participant_joined(user_id, session_id)
 
-    def _on_audio(self, pcm: PcmData) -> None:
+    # ------------------------------------------------- StackListener (the stack calls)
+    def participant_joined(self, user_id: str, session_id: str) -> None:
+        """A remote participant session is in the call."""
+        self._events.post_all(self._registry.joined(user_id, session_id))
+
+    def track_subscribed(self, user_id: str, session_id: str, kind: TrackKind) -> None:
+        """The bot receives a participant's track."""
+        self._events.post_all(self._registry.track_subscribed(user_id, session_id, kind))
+
+    def track_unsubscribed(self, user_id: str, kind: TrackKind) -> None:
+        """The bot no longer receives a participant's track."""
+        self._events.post_all(self._registry.track_unsubscribed(user_id, kind))
+
+    def audio_received(
+        self, user_id: str, samples: np.ndarray, sample_rate: int, channels: int
+    ) -> None:
+        """Pass a participant's audio to the input processor."""
         handler = self._audio_handler
         if handler is not None and not self._leaving:
-            handler(pcm)
+            handler(user_id, samples, sample_rate, channels)
 
-    def _on_track_added(self, track_id: str, kind: str, user: Any) -> None:
-        self._on_participant_event("track_added", track_id, kind, user)
-        if kind != "video" or user is None or self._manager is None:
-            return
-        subscriber = self._manager.subscriber_pc
-        track = subscriber.add_track_subscriber(track_id) if subscriber else None
-        if track is None:
-            return
+    def video_track(self, user_id: str, source: VideoSource, video_source: str = "camera") -> None:
+        """Pass a participant's video to the input processor (kept until it asks)."""
         if self._video_handler is not None:
-            self._video_handler(user.user_id, track)
+            self._video_handler(user_id, source, video_source)
         else:
-            self._pending_video.append((user.user_id, track))
+            self._pending_video.append((user_id, source, video_source))
 
-    def _on_participant_event(self, name: str, *args: Any) -> None:
-        change = sdk_event_inputs(name, args)
-        if change is None:
-            return
-        kind, user_id, session_id, track = change
-        if kind == "joined":
-            self._events.post_all(self._registry.joined(user_id, session_id))
-        elif kind == "left":
-            self._events.post_all(self._registry.left(user_id, session_id))
-        elif kind == "subscribed":
-            self._events.post_all(self._registry.track_subscribed(user_id, session_id, track))  # type: ignore[arg-type]
-        else:
-            self._events.post_all(self._registry.track_unsubscribed(user_id, track))  # type: ignore[arg-type]
-
-    def _on_custom(self, event: Any) -> None:
+    def custom_event(self, event: Any) -> None:
+        """Validate a received custom event; the bot's own are not echoed."""
         parsed = parse_incoming_event(event)
         if parsed is None or sender_id(parsed) == self.user_id:
             return
         self._events.post("on_stream_custom_event", (parsed,))
 
-    def _on_call_ended(self, *_: Any) -> None:
-        if self.call_ended:
+    def call_ended(self) -> None:
+        """The call is over: report it once and leave at once."""
+        if self.has_ended or self._leaving:
             return
-        self.call_ended = True
+        self.has_ended = True
         logger.info(f"{self} the call was ended by the server")
         self._events.post("on_call_ended", ())
-        # Leave at once: a server close after call_ended can otherwise trigger a fast
-        # reconnect into the ended call. Not awaited here (this is an SDK callback).
+        # Leave at once: a server close after call_ended can otherwise trigger a reconnect
+        # into the ended call. Not awaited here (this is an SDK callback).
         self._ending = asyncio.get_running_loop().create_task(self.close())
-        self._reconnecting = False
 
-    def _on_state_changed(self, change: Any) -> None:
-        new = getattr(change.get("new"), "value", None) if isinstance(change, dict) else None
-        if new in ("reconnecting", "migrating") and not self._reconnecting:
-            self._reconnecting = True
-            self._events.post("on_reconnecting", ())
+    def reconnecting(self) -> None:
+        """The SDK is reconnecting."""
+        self._events.post("on_reconnecting", ())
 
-    def _on_connection_lost(self, *_: Any) -> None:
-        # The SDK's reconnect closes the dead socket synchronously (up to ~2 s of thread
-        # joins on the event loop, stalling every call in the process). Detach it now and
-        # close it on a worker thread; the SDK then reconnects without touching it.
-        manager = self._manager
-        if manager is not None and not self._leaving:
-            close_signaling_in_background(manager)
-
-    def _on_reconnection_success(self, info: Any) -> None:
-        strategy = str(info.get("strategy", "")) if isinstance(info, dict) else ""
-        self._reconnecting = False
-        logger.info(f"{self} reconnected ({strategy or 'unknown strategy'})")
+    def reconnected(self, rejoined: bool) -> None:
+        """The SDK is back; after a rejoin, pick up who joined while we were away."""
+        logger.info(f"{self} reconnected ({'rejoin' if rejoined else 'fast reconnect'})")
         self._events.post("on_reconnected", ())
-        manager = self._manager
-        if manager is not None and "fast" not in strategy.lower():
-            # A rejoin starts a new SFU session: re-send subscriptions (SDK bug) and pick up
-            # participants that joined while we were away.
-            self._background(self._after_rejoin(manager))
+        if rejoined:
+            self._seed_participants()
 
-    async def _after_rejoin(self, manager: ConnectionManager) -> None:
-        await resubscribe(manager)
-        self._seed_participants(manager)
-
-    def _seed_participants(self, manager: ConnectionManager) -> None:
-        """Register everyone the SFU reported in the call (at join or after a rejoin)."""
-        for person in manager.participants_state.get_participants():
-            if person.session_id != manager.session_id:
-                self._events.post_all(self._registry.joined(person.user_id, person.session_id))
-
-    def _background(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _on_reconnection_failed(self, info: Any) -> None:
-        self._reconnecting = False
-        reason = info.get("reason") if isinstance(info, dict) else str(info)
+    def reconnect_failed(self, reason: str) -> None:
+        """The SDK gave up reconnecting."""
         logger.error(f"{self} reconnection failed: {reason}")
-        self._events.post("on_reconnect_failed", (str(reason),))
+        self._events.post("on_reconnect_failed", (reason,))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,16 +17,66 @@ EVENT_QUEUE_SIZE = 1024
 EmitFn = Callable[..., Awaitable[None]]
 
 
-class EventDispatcher:
-    """Runs event handlers one at a time, in the order the events happened.
+def fit_arguments(handler: Callable[..., Any], count: int) -> Callable[..., Any]:
+    """Let a handler that takes fewer positional arguments than an event passes work.
 
-    SDK callbacks are synchronous and must not wait for user handlers, so events are queued
-    (bounded) and a single task delivers them. A slow handler delays later events but never
-    reorders them; if it falls more than ``maxsize`` events behind, new events are dropped,
-    counted and logged once.
+    Events gain arguments over time (``on_participant_left`` gained ``reason``); handlers
+    written for the shorter form must keep working. The handler's signature is read once:
+    when it accepts ``count`` positional arguments (or ``*args``) it is returned as is,
+    otherwise wrapped to receive only the leading arguments it accepts. A handler whose
+    signature cannot be read is returned as is.
 
     Args:
-        emit: ``await emit(name, *args)`` runs the handlers of one event.
+        handler: The event handler (sync or ``async``), called ``handler(transport, *args)``.
+        count: Positional arguments the event passes, the transport included.
+
+    Returns:
+        ``handler`` itself or a wrapper of the same kind (coroutine function or not).
+
+    """
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return handler
+    positional = 0
+    for parameter in parameters:
+        if parameter.kind == parameter.VAR_POSITIONAL:
+            return handler
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    if positional >= count:
+        return handler
+    accepted = positional
+
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def fitted_async(*args: Any, **kwargs: Any) -> Any:
+            return await handler(*args[:accepted], **kwargs)
+
+        return fitted_async
+
+    @functools.wraps(handler)
+    def fitted(*args: Any, **kwargs: Any) -> Any:
+        return handler(*args[:accepted], **kwargs)
+
+    return fitted
+
+
+class EventDispatcher:
+    """Delivers events to ``emit`` one at a time, in the order the events happened.
+
+    SDK callbacks are synchronous and must not wait for user handlers, so events are queued
+    (bounded) and a single task awaits ``emit`` for each in turn. What ``emit`` awaits is its
+    own affair: the transport's emit starts Pipecat's handlers, which run each (non-sync)
+    handler as a task of its own, so handlers *start* in event order but a slow one delays
+    neither later events nor other handlers; only sync-registered handlers
+    (``on_before_disconnect``) hold the queue while they run. An exception from ``emit`` is
+    logged and delivery goes on. When ``maxsize`` events wait, new ones are dropped, counted
+    in :attr:`dropped` and logged once.
+
+    Args:
+        emit: ``await emit(name, *args)`` delivers one event.
         owner: Name used in log lines.
         maxsize: Queue bound.
 

@@ -2,21 +2,23 @@
 
 One :class:`ParticipantRegistry` holds who is in the call and which of their tracks the bot
 receives. Every participant/track event is computed from a state change, so events cannot
-disagree with each other or with :meth:`ParticipantRegistry.participants`: leaving fires the
-unsubscribes first, a rejoin is a new join, and ``on_first_participant_joined`` fires once per
-empty-to-occupied transition.
+disagree with each other or with :meth:`ParticipantRegistry.participants`. A participant is
+a user id: a second session of a user already present fires nothing, and the user leaves
+when the last session goes. Leaving fires the unsubscribes first, then
+``on_participant_disconnected``, ``on_participant_left`` (with the reason) and
+``on_client_disconnected``; a rejoin is a new join; ``on_first_participant_joined`` fires
+once per empty-to-occupied transition. The registry only computes events: the
+:class:`~pipecat_getstream.dispatch.EventDispatcher` delivers them.
 
-:func:`sdk_event_inputs` is the only place that reads the SDK's event shapes.
+The SDK's event shapes are read by the stacks (:mod:`pipecat_getstream.stacks`), not here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
-
-TrackKind = Literal["audio", "video"]
+from pipecat_getstream.stacks.base import TrackKind
 
 #: A transport event: its name and the arguments after the transport.
 Event = tuple[str, tuple[Any, ...]]
@@ -69,8 +71,14 @@ class ParticipantRegistry:
             events.append(("on_first_participant_joined", (user_id,)))
         return events
 
-    def left(self, user_id: str, session_id: str | None = None) -> list[Event]:
-        """A participant session left (``session_id=None``: every session of the user)."""
+    def left(
+        self, user_id: str, session_id: str | None = None, reason: str = "left"
+    ) -> list[Event]:
+        """A participant session left (``session_id=None``: every session of the user).
+
+        ``reason`` (see :mod:`pipecat_getstream.leave_reasons`) is passed on with
+        ``on_participant_left`` when the user's last session is gone.
+        """
         person = self._people.get(user_id)
         if person is None:
             return []
@@ -84,7 +92,7 @@ class ParticipantRegistry:
         del self._people[user_id]
         events += [
             ("on_participant_disconnected", (user_id,)),
-            ("on_participant_left", (user_id,)),
+            ("on_participant_left", (user_id, reason)),
             ("on_client_disconnected", (user_id,)),
         ]
         return events
@@ -108,57 +116,13 @@ class ParticipantRegistry:
         person.tracks.discard(kind)
         return [_unsubscribed(user_id, kind)]
 
-    def clear(self) -> list[Event]:
-        """Everyone is gone (the bot left or the call ended)."""
+    def clear(self, reason: str = "left") -> list[Event]:
+        """Everyone is gone (the bot left, ``reason="left"``, or the call ended)."""
         events: list[Event] = []
         for user_id in list(self._people):
-            events += self.left(user_id)
+            events += self.left(user_id, reason=reason)
         return events
 
 
 def _unsubscribed(user_id: str, kind: TrackKind) -> Event:
     return (f"on_{kind}_track_unsubscribed", (user_id,))
-
-
-_KIND_BY_TRACK_TYPE: dict[int, TrackKind] = {
-    models_pb2.TRACK_TYPE_AUDIO: "audio",
-    models_pb2.TRACK_TYPE_VIDEO: "video",
-}
-
-
-def track_kind(track_type: int) -> TrackKind | None:
-    """Map the SDK's ``TrackType`` to ``"audio"``/``"video"`` (screen share: ``None``)."""
-    return _KIND_BY_TRACK_TYPE.get(track_type)
-
-
-def sdk_event_inputs(name: str, args: tuple[Any, ...]) -> tuple[str, str, str, str] | None:
-    """Normalise one SDK ConnectionManager event for the registry.
-
-    Args:
-        name: The SDK event name.
-        args: The event's arguments as the SDK emitted them.
-
-    Returns:
-        ``(change, user_id, session_id, kind)`` where change is ``joined``, ``left``,
-        ``subscribed`` or ``unsubscribed`` (kind is ``""`` where it does not apply), or
-        ``None`` for events the registry does not track.
-
-    """
-    if name in ("participant_joined", "participant_left") and args:
-        participant = getattr(args[0], "participant", None)
-        if participant is None:
-            return None
-        change = "joined" if name == "participant_joined" else "left"
-        return change, participant.user_id, participant.session_id, ""
-    if name == "track_added" and len(args) >= 3:
-        _track_id, kind, user = args[0], args[1], args[2]
-        if user is None or kind not in ("audio", "video"):
-            return None
-        return "subscribed", user.user_id, user.session_id, kind
-    if name == "track_unpublished" and args:
-        event = args[0]
-        kind = track_kind(getattr(event, "type", 0))
-        if kind is None:
-            return None
-        return "unsubscribed", event.user_id, event.session_id, kind
-    return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from getstream.video.rtc.audio_track import AudioStreamTrack
 from loguru import logger
 from pipecat.frames.frames import (
     CancelFrame,
@@ -29,8 +28,9 @@ from pipecat_getstream.frames import (
     OutputTransportMessageUrgentFrame,
 )
 from pipecat_getstream.params import GetstreamParams
-from pipecat_getstream.tracks import SharedReaderTrack
-from pipecat_getstream.video import ImageVideoTrack, image_to_video_frame
+from pipecat_getstream.stacks import AudioSink, AudioSpec, VideoSink, VideoSpec
+from pipecat_getstream.stacks.base import SCREEN_VIDEO
+from pipecat_getstream.video import image_to_video_frame
 
 if TYPE_CHECKING:
     from pipecat_getstream.transport import GetstreamTransport
@@ -43,7 +43,9 @@ class GetstreamOutputTransport(BaseOutputTransport):
     """Sends the bot's audio (clock-paced), video and transport messages to the call.
 
     On ``InterruptionFrame`` the audio queued in the SDK track is dropped and the pacing
-    clock reset, so participants hear silence within one 20 ms frame.
+    clock reset, so participants hear silence within one 20 ms frame. Which SDK track
+    receives the audio and images is the stack's business
+    (:mod:`pipecat_getstream.stacks`).
 
     Args:
         transport: The owning transport.
@@ -66,8 +68,9 @@ class GetstreamOutputTransport(BaseOutputTransport):
         self._params: GetstreamParams = params
         self._writer: PacedAudioWriter | None = None
         self._normalizer: OutputNormalizer | None = None
-        self._audio_track: AudioStreamTrack | None = None
-        self._video_track: ImageVideoTrack | None = None
+        self._audio_sink: AudioSink | None = None
+        self._video_sink: VideoSink | None = None
+        self._screen_sink: VideoSink | None = None
         self._stale_before = -1
         self._connected = False
         self.bad_images = 0
@@ -84,26 +87,31 @@ class GetstreamOutputTransport(BaseOutputTransport):
             return
         await self._client.connect()
         self._connected = True
-        if self._params.audio_out_enabled:
-            channels = self._params.audio_out_channels
-            self._audio_track = AudioStreamTrack(sample_rate=self.sample_rate, channels=channels)
+        channels = self._params.audio_out_channels
+        audio = AudioSpec(self.sample_rate, channels) if self._params.audio_out_enabled else None
+        video = (
+            VideoSpec(
+                self._params.video_out_width,
+                self._params.video_out_height,
+                self._params.video_out_framerate,
+            )
+            if self._params.video_out_enabled
+            else None
+        )
+        self._audio_sink, self._video_sink = await self._client.publish(audio=audio, video=video)
+        if video is not None and SCREEN_VIDEO in self._params.video_out_destinations:
+            try:
+                self._screen_sink = await self._client.publish_screen_share(video)
+            except Exception as exc:  # the camera and audio still work without it
+                logger.error(f"{self} could not publish a screen share: {exc}")
+        if self._audio_sink is not None:
             self._writer = PacedAudioWriter(
-                self._audio_track,
+                self._audio_sink,
                 self.sample_rate,
                 channels,
                 lead_secs=self._params.audio_out_lead_secs,
             )
             self._normalizer = OutputNormalizer(self.sample_rate, channels)
-        if self._params.video_out_enabled:
-            self._video_track = ImageVideoTrack(
-                self._params.video_out_width,
-                self._params.video_out_height,
-                self._params.video_out_framerate,
-            )
-        # Shared readers: the SDK adds a second reader of each track on fast reconnect.
-        audio = SharedReaderTrack(self._audio_track) if self._audio_track else None
-        video = SharedReaderTrack(self._video_track) if self._video_track else None
-        await self._client.publish(audio=audio, video=video)
         await self.set_transport_ready(frame)
 
     async def stop(self, frame: EndFrame) -> None:
@@ -131,6 +139,15 @@ class GetstreamOutputTransport(BaseOutputTransport):
             # Every audio chunk that exists now predates the interruption.
             self._stale_before = obj_id()
             await self._writer.interrupt()
+        elif (
+            isinstance(frame, OutputImageRawFrame)
+            and frame.transport_destination == SCREEN_VIDEO
+            and direction == FrameDirection.DOWNSTREAM
+        ):
+            # Straight to the screen-share track, at the image's own size: Pipecat's
+            # sender would scale it to the camera's size and drop its destination.
+            await self.write_video_frame(frame)
+            return
         await super().process_frame(frame, direction)
 
     def _normalize(self, frame: OutputAudioRawFrame) -> None:
@@ -156,9 +173,15 @@ class GetstreamOutputTransport(BaseOutputTransport):
         return True
 
     async def write_video_frame(self, frame: OutputImageRawFrame) -> bool:
-        """Make ``frame`` the image the bot's camera sends."""
-        track = self._video_track
-        if track is None:
+        """Make ``frame`` the image the bot's camera (or screen share) sends.
+
+        Frames with ``transport_destination="screenVideo"`` go to the screen-share track
+        (``video_out_destinations=["screenVideo"]``), at their own size; the others to the
+        camera, scaled by Pipecat to ``video_out_width`` x ``video_out_height``.
+        """
+        screen = frame.transport_destination == SCREEN_VIDEO
+        sink = self._screen_sink if screen else self._video_sink
+        if sink is None:
             return False
         width, height = frame.size
         try:
@@ -173,7 +196,7 @@ class GetstreamOutputTransport(BaseOutputTransport):
             if self.bad_images == 1:
                 logger.warning(f"{self} skipping an image that cannot be sent: {exc}")
             return False
-        track.set_frame(video)
+        sink.set_frame(video)
         return True
 
     async def send_message(
@@ -187,13 +210,30 @@ class GetstreamOutputTransport(BaseOutputTransport):
         except (ValueError, GetstreamError) as exc:
             logger.warning(f"{self} could not send a transport message: {exc}")
 
+    async def push_frame(
+        self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM
+    ) -> None:
+        """Push a frame on; with ``closed_captions``, played text becomes captions."""
+        captions = self._transport.closed_captions
+        if captions is not None and direction == FrameDirection.DOWNSTREAM:
+            captions.observe(frame)
+        await super().push_frame(frame, direction)
+
     async def _teardown(self) -> None:
+        captions = self._transport.closed_captions
+        if captions is not None:
+            await captions.close()
         if self._writer is not None:
             await self._writer.close()
-        if self._audio_track is not None:
-            self._audio_track.stop()
-        if self._video_track is not None:
-            self._video_track.stop()
+        sink, self._audio_sink = self._audio_sink, None
+        if sink is not None:
+            sink.stop()
+        camera, self._video_sink = self._video_sink, None
+        if camera is not None:
+            camera.stop()
+        screen, self._screen_sink = self._screen_sink, None
+        if screen is not None:
+            screen.stop()
         if self._connected:
             self._connected = False
             await self._client.disconnect()

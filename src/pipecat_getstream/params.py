@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipecat.transports.base_transport import TransportParams
+from pydantic import Field
 
 from pipecat_getstream.errors import GetstreamConfigError
 from pipecat_getstream.validation import check_positive
@@ -32,6 +35,20 @@ class GetstreamParams(TransportParams):
             nothing to interruption latency; Pipecat sees the bot stop speaking this much
             before the last audio is played. Raise it (0.2-0.3) when many calls share one
             process or the machine is busy. Default 0.08, range 0-2.
+        video_in_sources: Pipecat's ``video_in_sources``: ``"camera"`` and/or
+            ``"screenVideo"`` captured from every participant at the given rate (listing
+            ``"screenVideo"`` subscribes to screen shares). Empty (default): every camera.
+        video_out_destinations: ``["screenVideo"]`` also publishes a screen-share track;
+            ``OutputImageRawFrame(transport_destination="screenVideo")`` goes there.
+        audio_in_user_tracks: Receive each participant's audio as its own stream of
+            ``UserAudioRawFrame`` tagged with their ``user_id`` (default ``True``). With
+            ``False``, everyone's audio is mixed into one real-time stream of
+            ``InputAudioRawFrame`` (what a pipeline with one VAD and one STT needs).
+        closed_captions: Post the bot's spoken text (TTS text, per sentence, timed as it
+            is played) and users' ``TranscriptionFrame`` that reach the output as the
+            call's closed captions, which every Stream client can show. Posting never
+            blocks the pipeline. Needs an SDK with ``send_closed_caption``. Default
+            ``False``.
 
     """
 
@@ -45,6 +62,11 @@ class GetstreamParams(TransportParams):
     video_out_is_live: bool = False
     audio_in_queue_frames: int = 100
     audio_out_lead_secs: float = 0.08
+    audio_in_user_tracks: bool = True
+    closed_captions: bool = False
+    if "video_in_sources" not in TransportParams.model_fields:
+        # Pipecat before 1.x has no video_in_sources: the same field, so it means the same.
+        video_in_sources: dict[str, Any] = Field(default_factory=dict)
 
 
 def validate_params(params: GetstreamParams) -> None:
@@ -63,6 +85,11 @@ def validate_params(params: GetstreamParams) -> None:
         raise GetstreamConfigError(f"audio_out_lead_secs must be between 0 and 2, got {lead!r}")
     if params.audio_out_channels not in (1, 2):
         raise GetstreamConfigError("audio_out_channels must be 1 or 2")
+    unknown = set(params.video_out_destinations) - {"screenVideo"}
+    if unknown:
+        raise GetstreamConfigError(
+            f"video_out_destinations can only hold 'screenVideo', got {sorted(unknown)}"
+        )
     if params.video_out_enabled:
         check_positive("video_out_width", params.video_out_width)
         check_positive("video_out_height", params.video_out_height)

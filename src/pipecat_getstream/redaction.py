@@ -29,7 +29,8 @@ class SecretFilter(logging.Filter):
 
     def redact(self, text: str) -> str:
         """Return ``text`` with JWTs and registered secrets masked."""
-        for secret in self._secrets:
+        # Longest first: a secret that contains another is masked whole, not in part.
+        for secret in sorted(self._secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, MASK)
         return _JWT.sub(MASK, text) if "eyJ" in text else text

@@ -89,6 +89,26 @@ class StreamResampler:
             return np.zeros(0, dtype=np.int16)
         return out[0] if len(out) == 1 else np.concatenate(out)
 
+    def flush(self) -> np.ndarray:
+        """Return what the filter still holds (end of stream); the next chunk starts afresh.
+
+        Ends the graph, so FFmpeg raises one end-of-stream error here (once per stream,
+        not per frame: no leak to speak of).
+        """
+        graph, self._graph, self._source = self._graph, None, None
+        if graph is None:
+            return np.zeros(0, dtype=np.int16)
+        graph.push(None)
+        out: list[np.ndarray] = []
+        while True:
+            try:
+                produced = graph.pull()
+            except (av.FFmpegError, EOFError):
+                break
+            assert isinstance(produced, av.AudioFrame)
+            out.append(produced.to_ndarray().reshape(-1))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
+
     def _build(self, rate: int, channels: int) -> Graph:
         graph = Graph()
         source = graph.add(

@@ -9,12 +9,15 @@ from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_transport import BaseTransport
 
+from pipecat_getstream.captions import CaptionTarget, ClosedCaptions
 from pipecat_getstream.client import GetstreamClient
+from pipecat_getstream.dispatch import fit_arguments
 from pipecat_getstream.frames import BotConnectedFrame, ClientConnectedFrame, EndPipelineFrame
 from pipecat_getstream.input import GetstreamInputTransport
 from pipecat_getstream.output import GetstreamOutputTransport
 from pipecat_getstream.params import GetstreamParams, validate_params
-from pipecat_getstream.speedups import install_fast_audio_level
+from pipecat_getstream.participants import ParticipantInfo, check_user_name
+from pipecat_getstream.stacks.base import CAMERA, SCREEN_VIDEO
 from pipecat_getstream.validation import (
     check_base_url,
     check_call_id,
@@ -33,11 +36,15 @@ EVENTS = (
     "on_participant_connected",
     "on_participant_disconnected",
     "on_participant_left",
+    "on_participant_updated",
+    "on_active_speaker_changed",
     "on_first_participant_joined",
     "on_audio_track_subscribed",
     "on_audio_track_unsubscribed",
     "on_video_track_subscribed",
     "on_video_track_unsubscribed",
+    "on_screen_share_track_subscribed",
+    "on_screen_share_track_unsubscribed",
     "on_stream_custom_event",
     "on_client_connected",
     "on_client_disconnected",
@@ -48,6 +55,10 @@ EVENTS = (
 )
 _SYNC_EVENTS = ("on_before_disconnect",)
 
+#: Events whose handlers may take fewer arguments than they are passed (the transport
+#: included): ``on_participant_left(transport, participant_id)`` predates ``reason``.
+_SHORTER_HANDLERS_OK = {"on_participant_left": 3}
+
 
 class GetstreamTransport(BaseTransport):
     """Puts a Pipecat pipeline into a GetStream call as a participant.
@@ -57,10 +68,15 @@ class GetstreamTransport(BaseTransport):
     - ``on_connected()``, ``on_disconnected()``, ``on_before_disconnect()`` (awaited before
       leaving, so it can still send events);
     - ``on_participant_connected(participant_id)``, ``on_participant_disconnected(...)``,
-      ``on_participant_left(...)``, ``on_first_participant_joined(...)`` (once each time
-      the call goes from no participants to one);
+      ``on_participant_left(participant_id, reason)`` (``reason``: ``"left"``,
+      ``"timeout"``, ``"removed"`` or ``"call_ended"``; handlers without the ``reason``
+      parameter work too), ``on_first_participant_joined(...)`` (once each time the call
+      goes from no participants to one);
+    - ``on_participant_updated(participant_id)`` (profile or published tracks changed: see
+      :meth:`get_participant`), ``on_active_speaker_changed(participant_id)`` (the SFU's
+      dominant speaker; may be the bot's own user id);
     - ``on_audio_track_subscribed(participant_id)`` / ``..._unsubscribed``, and the same for
-      video;
+      video and screen share (``on_screen_share_track_subscribed``, when asked for);
     - ``on_stream_custom_event(event)``: the event dict as GetStream delivers it (payload
       under ``"custom"``, sender under ``"user"``); the bot's own events are not echoed;
     - Pipecat conventions ``on_client_connected(participant_id)`` and
@@ -68,9 +84,10 @@ class GetstreamTransport(BaseTransport):
       ``on_reconnecting()``, ``on_reconnected()``, ``on_reconnect_failed(reason)``.
 
     Participant ids are GetStream user ids. Exactly one of ``api_secret`` and ``token`` must
-    be given. Creating a transport replaces aiortc's per-sample Python audio-level loop with
-    an equivalent vectorised one for the whole process
-    (:func:`pipecat_getstream.speedups.install_fast_audio_level`).
+    be given. The installed GetStream SDK decides the media stack (aiortc for 3.3.3-6.x,
+    the Rust core for 7.x); the API and events are the same on both. Creating a transport
+    changes nothing process-wide; on 3.3.3-6.x, processes with many calls may opt in to
+    :func:`pipecat_getstream.speedups.install_fast_audio_level`.
 
     Args:
         api_key: GetStream API key.
@@ -85,6 +102,8 @@ class GetstreamTransport(BaseTransport):
             (REST, coordinator WebSocket, the SFU the join returns) follows it.
         input_name: Name of the input processor.
         output_name: Name of the output processor.
+        user_name: The bot's display name, shown to participants (default: its user id).
+            With ``api_secret`` the bot user is upserted with it before the join.
 
     Raises:
         GetstreamConfigError: (a ``ValueError``) on invalid credentials, ids, URL or params.
@@ -104,12 +123,12 @@ class GetstreamTransport(BaseTransport):
         base_url: str | None = None,
         input_name: str | None = None,
         output_name: str | None = None,
+        user_name: str | None = None,
     ):
         super().__init__(input_name=input_name, output_name=output_name)
         check_credentials(api_key, api_secret, token)
         self._params = params if params is not None else GetstreamParams()
         validate_params(self._params)
-        install_fast_audio_level()
         self._client = GetstreamClient(
             api_key=api_key,
             api_secret=api_secret or None,
@@ -121,9 +140,30 @@ class GetstreamTransport(BaseTransport):
             emit=self._on_client_event,
             subscribe_audio=self._params.audio_in_enabled,
             subscribe_video=self._params.video_in_enabled,
+            user_name=check_user_name(user_name),
+            subscribe_screen_share=self._params.video_in_enabled
+            and SCREEN_VIDEO in self._params.video_in_sources,
+            publish_screen_share=self._params.video_out_enabled
+            and SCREEN_VIDEO in self._params.video_out_destinations,
         )
         self._input: GetstreamInputTransport | None = None
         self._output: GetstreamOutputTransport | None = None
+        self._fitted: dict[tuple[str, Any], Any] = {}
+        self._captions = (
+            ClosedCaptions(
+                CaptionTarget(
+                    api_key,
+                    api_secret or None,
+                    token or None,
+                    self._client.base_url,
+                    call_type,
+                    call_id,
+                    user_id,
+                )
+            )
+            if self._params.closed_captions
+            else None
+        )
         for name in EVENTS:
             self._register_event_handler(name, sync=name in _SYNC_EVENTS)
 
@@ -144,6 +184,11 @@ class GetstreamTransport(BaseTransport):
     def client(self) -> GetstreamClient:
         """The underlying call client (advanced use and diagnostics)."""
         return self._client
+
+    @property
+    def closed_captions(self) -> ClosedCaptions | None:
+        """The caption poster with ``closed_captions=True`` (``None`` otherwise)."""
+        return self._captions
 
     def input(self) -> GetstreamInputTransport:
         """The processor that brings participants' media into the pipeline."""
@@ -179,34 +224,105 @@ class GetstreamTransport(BaseTransport):
         """User ids of the remote participants now in the call."""
         return self._client.participants()
 
+    def get_participant(self, participant_id: str) -> ParticipantInfo | None:
+        """What the call knows of a participant now.
+
+        Name, image, roles, custom data, published tracks and whether they are speaking.
+
+        Args:
+            participant_id: The participant's user id.
+
+        Returns:
+            A :class:`~pipecat_getstream.participants.ParticipantInfo`, or ``None`` when
+            the participant is not in the call.
+
+        """
+        return self._client.get_participant(participant_id)
+
+    def add_event_handler(self, event_name: str, handler: Any) -> None:
+        """Add an event handler (see the class docstring for each event's arguments)."""
+        count = _SHORTER_HANDLERS_OK.get(event_name)
+        if count is not None:
+            fitted = fit_arguments(handler, count)
+            if fitted is not handler:
+                self._fitted[(event_name, handler)] = fitted
+                handler = fitted
+        super().add_event_handler(event_name, handler)
+
+    def remove_event_handler(self, event_name: str, handler: Any) -> None:
+        """Remove a handler added with :meth:`add_event_handler` or ``event_handler``."""
+        handler = self._fitted.pop((event_name, handler), handler)
+        super().remove_event_handler(event_name, handler)
+
+    async def capture_participant_audio(
+        self,
+        participant_id: str,
+        audio_source: str = "microphone",
+        sample_rate: int | None = None,
+    ) -> None:
+        """Hear ``participant_id``: once called, only the chosen participants are heard.
+
+        Applies to both per-participant streams and the mixed stream
+        (``audio_in_user_tracks=False``). Until it is first called, everyone is heard.
+
+        Args:
+            participant_id: The participant's user id.
+            audio_source: ``"microphone"`` (GetStream calls carry no other audio source).
+            sample_rate: Accepted for compatibility with Pipecat's signature; audio always
+                arrives at ``audio_in_sample_rate``.
+
+        Raises:
+            GetstreamConfigError: If ``participant_id`` is not a valid user id.
+
+        """
+        check_user_id(participant_id)
+        if audio_source != "microphone":
+            logger.warning(f"{self}: only the microphone can be captured, not {audio_source!r}")
+            return
+        rate = self._params.audio_in_sample_rate
+        if sample_rate is not None and sample_rate != rate:
+            logger.warning(
+                f"{self}: audio arrives at audio_in_sample_rate={rate}, not {sample_rate}"
+            )
+        self.input().capture_audio(participant_id)
+
     async def capture_participant_video(
         self,
         participant_id: str,
         framerate: int | None = 30,
         video_source: str = "camera",
-        *args: Any,
-        **kwargs: Any,
+        color_format: str = "RGB",
+        *,
+        on_request_only: bool = False,
     ) -> None:
-        """Receive a participant's camera at up to ``framerate`` frames per second.
+        """Receive a participant's camera or screen share at up to ``framerate`` fps.
 
-        Needs ``video_in_enabled``. Once a participant is captured explicitly, only
-        captured participants' video reaches the pipeline. Only the camera is supported.
+        Needs ``video_in_enabled``. Once any source is captured explicitly, only captured
+        sources (and those in ``video_in_sources``) reach the pipeline. Capturing
+        ``"screenVideo"`` subscribes to screen shares. Images arrive as
+        ``UserImageRawFrame`` with ``transport_source`` set to the source.
 
         Args:
             participant_id: The participant's user id.
             framerate: Maximum frames per second (``None`` or 0: every frame).
-            video_source: ``"camera"``.
-            *args: Accepted for compatibility with Pipecat's signature.
-            **kwargs: Accepted for compatibility (``on_request_only`` is not supported).
+            video_source: ``"camera"`` or ``"screenVideo"``.
+            color_format: ``"RGB"`` (the only format delivered).
+            on_request_only: Pass on only frames that answer a ``UserImageRequestFrame``.
 
         """
-        if video_source != "camera":
-            logger.warning(f"{self}: only the camera can be captured, not {video_source!r}")
+        if video_source not in (CAMERA, SCREEN_VIDEO):
+            logger.warning(
+                f"{self}: only {CAMERA!r} and {SCREEN_VIDEO!r} can be captured, "
+                f"not {video_source!r}"
+            )
             return
         if not self._params.video_in_enabled:
             logger.warning(f"{self}: capture_participant_video needs video_in_enabled=True")
             return
-        self.input().capture(participant_id, framerate)
+        if color_format.upper() != "RGB":
+            logger.warning(f"{self}: video arrives as RGB, not {color_format!r}")
+        rate = 0 if on_request_only else (framerate if framerate and framerate > 0 else None)
+        await self.input().capture_video(participant_id, rate, video_source)
 
     def get_client_id(self, client: Any) -> str:
         """The id of a client as passed to ``on_client_connected`` (a participant id)."""
@@ -217,6 +333,8 @@ class GetstreamTransport(BaseTransport):
             await self._input.push_app_message(args[0])
         elif name == "on_call_ended":
             await self._end_pipeline()
+        elif name == "on_participant_left" and self._input is not None:
+            await self._input.participant_left(args[0])
         elif name == "on_connected" and BotConnectedFrame is not None:
             await self._push_system_frame(BotConnectedFrame())
         elif name == "on_client_connected" and ClientConnectedFrame is not None:

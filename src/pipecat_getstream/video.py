@@ -1,14 +1,9 @@
-"""Video: image <-> ``av.VideoFrame`` conversion and the bot's outgoing video track."""
+"""Video: Pipecat images <-> ``av.VideoFrame`` (the stacks own the tracks)."""
 
 from __future__ import annotations
 
-import asyncio
-import fractions
-import time
-
 import av
 import numpy as np
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 #: Pipecat image formats we accept, mapped to PyAV pixel formats and channel counts.
 PIXEL_FORMATS: dict[str, tuple[str, int]] = {
@@ -17,8 +12,6 @@ PIXEL_FORMATS: dict[str, tuple[str, int]] = {
     "BGR": ("bgr24", 3),
     "L": ("gray", 1),
 }
-
-_VIDEO_CLOCK_RATE = 90000
 
 
 def image_to_video_frame(image: bytes, size: tuple[int, int], fmt: str | None) -> av.VideoFrame:
@@ -29,7 +22,8 @@ def image_to_video_frame(image: bytes, size: tuple[int, int], fmt: str | None) -
     Args:
         image: Packed pixel bytes.
         size: ``(width, height)``.
-        fmt: ``"RGB"`` (default when ``None``), ``"RGBA"``, ``"BGR"`` or ``"L"``.
+        fmt: ``"RGB"``, ``"RGBA"``, ``"BGR"`` or ``"L"``. ``None`` means RGB, or RGBA or L
+            when the byte count says so (Pipecat 0.0.108's resize drops an image's format).
 
     Returns:
         The frame in ``yuv420p``.
@@ -39,12 +33,12 @@ def image_to_video_frame(image: bytes, size: tuple[int, int], fmt: str | None) -
             not match the size.
 
     """
-    name = (fmt or "RGB").upper()
-    if name not in PIXEL_FORMATS:
-        raise ValueError(f"unsupported image format {fmt!r}; use one of {sorted(PIXEL_FORMATS)}")
     width, height = size
     if width <= 0 or height <= 0:
         raise ValueError(f"image size must be positive, got {size}")
+    name = (fmt or _format_by_size(len(image), width * height)).upper()
+    if name not in PIXEL_FORMATS:
+        raise ValueError(f"unsupported image format {fmt!r}; use one of {sorted(PIXEL_FORMATS)}")
     pix_fmt, channels = PIXEL_FORMATS[name]
     expected = width * height * channels
     if len(image) != expected:
@@ -61,60 +55,11 @@ def image_to_video_frame(image: bytes, size: tuple[int, int], fmt: str | None) -
     return frame.reformat(format="yuv420p")
 
 
+def _format_by_size(nbytes: int, pixels: int) -> str:
+    return {pixels * 4: "RGBA", pixels: "L"}.get(nbytes, "RGB")
+
+
 def video_frame_to_rgb(frame: av.VideoFrame) -> tuple[bytes, tuple[int, int]]:
     """Convert a received ``av.VideoFrame`` to packed RGB bytes and its ``(width, height)``."""
     array = frame.to_ndarray(format="rgb24")
     return array.tobytes(), (frame.width, frame.height)
-
-
-class ImageVideoTrack(MediaStreamTrack):
-    """The bot's camera: sends the latest image at a fixed frame rate.
-
-    The last image is held (re-sent) between new ones; before the first image a black frame
-    of the configured size is sent. Frame times follow a monotonic clock, so the rate does
-    not drift.
-
-    Args:
-        width: Initial width (until the first image arrives).
-        height: Initial height.
-        framerate: Frames per second.
-
-    """
-
-    kind = "video"
-
-    def __init__(self, width: int, height: int, framerate: int):
-        super().__init__()
-        self._framerate = framerate
-        black = np.zeros((height + height % 2, width + width % 2, 3), dtype=np.uint8)
-        self._planes = (
-            av.VideoFrame.from_ndarray(black, format="rgb24")
-            .reformat(format="yuv420p")
-            .to_ndarray()
-        )
-        self._start: float | None = None
-        self._count = 0
-        self.images = 0
-
-    def set_frame(self, frame: av.VideoFrame) -> None:
-        """Make ``frame`` the image to send from now on."""
-        self._planes = frame.reformat(format="yuv420p").to_ndarray()
-        self.images += 1
-
-    async def recv(self) -> av.VideoFrame:
-        """Return the next frame when it is due (aiortc calls this in a loop)."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        else:
-            self._count += 1
-            due = self._start + self._count / self._framerate
-            if due > now:
-                await asyncio.sleep(due - now)
-        # A new frame object each time: relays may still hold the previous one.
-        frame = av.VideoFrame.from_ndarray(self._planes, format="yuv420p")
-        frame.pts = int(self._count * _VIDEO_CLOCK_RATE / self._framerate)
-        frame.time_base = fractions.Fraction(1, _VIDEO_CLOCK_RATE)
-        return frame

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from pipecat.frames.frames import (
     Frame,
+    InputAudioRawFrame,
     OutputAudioRawFrame,
     UserAudioRawFrame,
     UserImageRawFrame,
@@ -36,6 +37,10 @@ class Probe(FrameProcessor):
         self.first_audio_at: dict[str, float] = {}
         self.images: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
         self.messages: list[Any] = []
+        # The mixed stream (audio_in_user_tracks=False): (arrival time, samples) per frame.
+        self.mixed: list[tuple[float, np.ndarray]] = []
+        # Every image: (user_id, transport_source, size, the request it answers or None).
+        self.image_log: list[tuple[str, str | None, tuple[int, int], Any]] = []
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
@@ -45,8 +50,14 @@ class Probe(FrameProcessor):
                 self.audio[frame.user_id] += frame.audio
             self.audio_rates.add(frame.sample_rate)
             self.first_audio_at.setdefault(frame.user_id, time.monotonic())
+        elif isinstance(frame, InputAudioRawFrame):
+            self.mixed.append((time.monotonic(), np.frombuffer(frame.audio, dtype=np.int16)))
+            self.audio_rates.add(frame.sample_rate)
         elif isinstance(frame, UserImageRawFrame):
             self.images[frame.user_id].append((*frame.size, frame.format or ""))
+            self.image_log.append(
+                (frame.user_id, frame.transport_source, frame.size, frame.request)
+            )
         elif isinstance(frame, InputTransportMessageFrame):
             self.messages.append(frame.message)
         await self.push_frame(frame, direction)
@@ -64,16 +75,21 @@ class Bot:
         call_id: str,
         user_id: str = "pipecat-bot",
         keep_audio: bool = True,
+        transport_options: dict[str, Any] | None = None,
         **params: Any,
     ):
+        # transport_options: keyword arguments of GetstreamTransport (a token replaces the
+        # secret).
+        options = dict(transport_options or {})
         self.transport = GetstreamTransport(
             api_key=server.api_key,
-            api_secret=server.api_secret,
+            api_secret=None if options.get("token") else server.api_secret,
             call_type="default",
             call_id=call_id,
             user_id=user_id,
             params=GetstreamParams(**params),
             base_url=server.base_url,
+            **options,
         )
         self.probe = Probe(keep_audio)
         self.events: list[tuple[str, tuple[Any, ...]]] = []

@@ -1,6 +1,5 @@
 """Every transport event fires with the right participant id, through the real server."""
 
-import asyncio
 import uuid
 
 import pytest
@@ -32,7 +31,9 @@ async def test_participant_lifecycle_events(local_server):
         assert sorted(bot.transport.get_participants()) == ["alice", "bob"]
 
         await alice.leave()
-        await wait_until(lambda: bot.fired("on_participant_left") == [("alice",)], timeout=10)
+        await wait_until(
+            lambda: bot.fired("on_participant_left") == [("alice", "left")], timeout=10
+        )
         assert bot.fired("on_participant_disconnected") == [("alice",)]
         assert bot.fired("on_client_disconnected") == [("alice",)]
         assert bot.fired("on_audio_track_unsubscribed") == [("alice",)]
@@ -42,7 +43,7 @@ async def test_participant_lifecycle_events(local_server):
         assert names.index("on_audio_track_unsubscribed") < names.index("on_participant_left")
 
         await bob.leave()
-        await wait_until(lambda: ("bob",) in bot.fired("on_participant_left"), timeout=10)
+        await wait_until(lambda: ("bob", "left") in bot.fired("on_participant_left"), timeout=10)
         assert bot.transport.get_participants() == []
 
         # Rejoin: a new join, and the call went empty -> occupied again.
@@ -62,7 +63,7 @@ async def test_participant_lifecycle_events(local_server):
 async def test_participant_present_before_the_bot_is_reported(local_server):
     call_id = f"call-{uuid.uuid4().hex[:10]}"
     async with Human(local_server, call_id, "early", tone_hz=330):
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: local_server.participants("default", call_id) == ["early"])
         async with Bot(local_server, call_id) as bot:
             await wait_until(
                 lambda: bot.fired("on_audio_track_subscribed") == [("early",)], timeout=15

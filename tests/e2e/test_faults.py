@@ -8,8 +8,9 @@ import pytest
 
 from pipecat_getstream import GetstreamConnectionError
 from pipecat_getstream.testing import LocalStreamServer
+from pipecat_getstream.testing.signals import rms, tone
 from tests.e2e.bot import Bot, wait_until
-from tests.e2e.human import Human, rms, tone
+from tests.e2e.human import Human
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
@@ -20,7 +21,7 @@ def new_call() -> str:
 
 async def _media_flows_both_ways(bot: Bot, human: Human, user: str = "alice") -> None:
     """The bot hears the human's tone, and the human hears a fresh 2 s tone from the bot."""
-    await bot.say(tone(660, 16000, 2.0))
+    await bot.say(tone(660, 2.0, rate=16000))
     before = len(bot.probe.samples(user))
     await wait_until(lambda: len(bot.probe.samples(user)) - before > 16000, timeout=20)
     heard = human.from_user("pipecat-bot")
@@ -44,7 +45,7 @@ async def test_sfu_socket_drop_mid_utterance(deadline):
             # Full frame rate after the reconnect: the SDK's restored sender must not split the
             # bot's frames with the old one (each would get every other 20 ms frame).
             heard = human.from_user("pipecat-bot")
-            await bot.say(tone(660, 16000, 3.0))
+            await bot.say(tone(660, 3.0, rate=16000))
             await asyncio.sleep(2.5)
             now = time.monotonic()
             frames = [t for t, _ in heard.chunks if now - 2.0 <= t < now]
@@ -106,22 +107,6 @@ async def test_coordinator_drop_custom_events_flow_again(local_server):
         )
 
 
-async def test_participant_vanishing_is_reported_left_after_the_timeout():
-    async with LocalStreamServer(fast_reconnect_deadline_s=2) as server:
-        call_id = new_call()
-        async with Bot(server, call_id) as bot:
-            human = await Human(server, call_id, "ghost", tone_hz=440).join()
-            await wait_until(lambda: bot.fired("on_audio_track_subscribed"), timeout=15)
-            human.manager.running = False  # the SDK will not reconnect: the participant vanishes
-            server.drop_sfu_socket("ghost")
-            vanished = time.monotonic()
-            await wait_until(lambda: bot.fired("on_participant_left") == [("ghost",)], timeout=15)
-            assert time.monotonic() - vanished >= 1.5  # after the server's timeout, not before
-            assert bot.fired("on_audio_track_unsubscribed") == [("ghost",)]
-            human.manager.running = True
-            await human.leave()
-
-
 async def test_join_retries_server_errors_then_fails_clearly(local_server):
     local_server.fail_next_joins(2, status=503)
     async with Bot(local_server, new_call()) as bot:
@@ -146,14 +131,16 @@ async def test_packet_loss_survived_and_speech_resumes(local_server):
         local_server.set_media_faults(drop_fraction=0.05)
         try:
             for _ in range(5):
-                await bot.say(tone(660, 16000, 2.0))
+                await bot.say(tone(660, 2.0, rate=16000))
                 await asyncio.sleep(2)
             assert bot.transport.client.connected
         finally:
             local_server.set_media_faults()
         await _media_flows_both_ways(bot, human)
-        queue = getattr(bot.transport.input(), "_audio_in_queue", None)
-        assert queue is None or queue.qsize() <= 100
+        # The probe pipeline keeps up: nothing was dropped and almost nothing waits (the
+        # feed's cap, 100 frames, would hide a backlog).
+        feed = bot.transport.input().audio_feed
+        assert feed.dropped == 0 and feed.waiting < 10, (feed.dropped, feed.waiting)
 
 
 async def test_unreachable_base_url_fails_clearly():

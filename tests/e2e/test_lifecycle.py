@@ -96,7 +96,7 @@ async def test_wrong_secret_is_a_clear_error_not_a_hang(local_server):
 
 
 async def test_token_auth_joins(local_server):
-    from pipecat_getstream.sdk import supports_token_auth
+    from pipecat_getstream.stacks import supports_token_auth
 
     if not supports_token_auth():
         pytest.skip("token-only clients need getstream>=3.5")
@@ -130,7 +130,7 @@ async def test_rest_helper_against_the_server(local_server):
     # The server accepts the minted token: a human joins with it.
     from getstream import AsyncStream
 
-    from pipecat_getstream.sdk import supports_token_auth
+    from pipecat_getstream.stacks import supports_token_auth
 
     if supports_token_auth():
         client = AsyncStream(

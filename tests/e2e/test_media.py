@@ -1,20 +1,26 @@
 """Audio and video both ways through LocalStreamServer, with the unmodified SDK as the human."""
 
-import asyncio
 import time
 import uuid
 
 import numpy as np
 import pytest
 
+from pipecat_getstream.testing.signals import dominant_frequency, rms, tone
 from tests.e2e.bot import Bot, wait_until
-from tests.e2e.human import Human, dominant_freq, rms, tone
+from tests.e2e.human import Human
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 
 def new_call() -> str:
     return f"call-{uuid.uuid4().hex[:10]}"
+
+
+def _loud(heard) -> np.ndarray:
+    """The samples of the chunks that carry the tone (RMS above 1000)."""
+    parts = [s for _, s in heard.chunks if rms(s) > 1000]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
 
 async def test_quickstart_pipeline_hears_the_human_and_the_human_hears_the_bot(local_server):
@@ -26,7 +32,7 @@ async def test_quickstart_pipeline_hears_the_human_and_the_human_hears_the_bot(l
         await wait_until(lambda: len(bot.probe.samples("alice")) > 16000 * 1.5, timeout=20)
         heard = bot.probe.samples("alice")[-16000:]
         assert bot.probe.audio_rates == {16000}
-        assert abs(dominant_freq(heard, 16000) - 440) < 10
+        assert abs(dominant_frequency(heard, 16000) - 440) < 10
         assert rms(heard) > 1000
         assert set(bot.probe.audio) == {"alice"}
 
@@ -34,14 +40,14 @@ async def test_quickstart_pipeline_hears_the_human_and_the_human_hears_the_bot(l
 async def test_bot_tone_reaches_the_human(local_server):
     call_id = new_call()
     async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice") as human:
-        await bot.say(tone(660, 16000, 3.0))
+        await bot.say(tone(660, 3.0, rate=16000))
         heard = human.from_user("pipecat-bot")
         await wait_until(
             lambda: rms(heard.samples(since=time.monotonic() - 0.5)) > 1000, timeout=15
         )
-        await asyncio.sleep(1.0)
-        loud = np.concatenate([s for _, s in heard.chunks if rms(s) > 1000])
-        assert abs(dominant_freq(loud[-48000:], 48000) - 660) < 10
+        await wait_until(lambda: len(_loud(heard)) >= 48000, timeout=10)  # a second of it
+        loud = _loud(heard)
+        assert abs(dominant_frequency(loud[-48000:], 48000) - 660) < 10
 
 
 async def test_two_participants_get_separate_streams(local_server):
@@ -54,9 +60,13 @@ async def test_two_participants_get_separate_streams(local_server):
             await wait_until(
                 lambda: all(len(bot.probe.samples(u)) > 16000 for u in ("alice", "bob")), timeout=20
             )
-            await asyncio.sleep(0.5)
-            assert abs(dominant_freq(bot.probe.samples("alice")[-8000:], 16000) - 440) < 10
-            assert abs(dominant_freq(bot.probe.samples("bob")[-8000:], 16000) - 880) < 10
+            counts = {u: len(bot.probe.samples(u)) for u in ("alice", "bob")}
+            await wait_until(
+                lambda: all(len(bot.probe.samples(u)) >= n + 8000 for u, n in counts.items()),
+                timeout=10,
+            )
+            assert abs(dominant_frequency(bot.probe.samples("alice")[-8000:], 16000) - 440) < 10
+            assert abs(dominant_frequency(bot.probe.samples("bob")[-8000:], 16000) - 880) < 10
 
 
 async def test_input_sample_rate_is_honoured(local_server):
@@ -67,7 +77,7 @@ async def test_input_sample_rate_is_honoured(local_server):
     ):
         await wait_until(lambda: len(bot.probe.samples("alice")) > 24000, timeout=20)
         assert bot.probe.audio_rates == {24000}
-        assert abs(dominant_freq(bot.probe.samples("alice")[-12000:], 24000) - 500) < 10
+        assert abs(dominant_frequency(bot.probe.samples("alice")[-12000:], 24000) - 500) < 10
 
 
 async def test_interruption_silences_the_bot(local_server):
@@ -75,15 +85,15 @@ async def test_interruption_silences_the_bot(local_server):
     async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice") as human:
         from pipecat_getstream.frames import InterruptionFrame
 
-        await bot.say(tone(440, 16000, 10.0))
+        await bot.say(tone(440, 10.0, rate=16000))
         heard = human.from_user("pipecat-bot")
         await wait_until(
             lambda: rms(heard.samples(since=time.monotonic() - 0.3)) > 1000, timeout=15
         )
-        await asyncio.sleep(0.5)
+        await wait_until(lambda: len(_loud(heard)) >= 24000, timeout=10)  # half a second
         interrupted_at = time.monotonic()
         await bot.task.queue_frame(InterruptionFrame())
-        await asyncio.sleep(2.0)
+        await wait_until(lambda: len(heard.samples(since=interrupted_at + 0.6)) > 48000)
         # Generous bound here; the benchmark measures the real figure.
         after = heard.samples(since=interrupted_at + 0.6)
         assert len(after) > 48000  # the track keeps sending (silence)
@@ -117,6 +127,8 @@ async def test_video_both_ways(local_server):
         assert bot.probe.images["alice"][-1] == (256, 192, "RGB")
         # capture_participant_video limits the rate (the camera sends ~30 fps).
         await bot.transport.capture_participant_video("alice", framerate=5)
-        before = len(bot.probe.images["alice"])
-        await asyncio.sleep(2.0)
-        assert 4 <= len(bot.probe.images["alice"]) - before <= 13
+        await wait_until(lambda: len(bot.probe.images["alice"]) >= 1, timeout=5)
+        before, started = len(bot.probe.images["alice"]), time.monotonic()
+        await wait_until(lambda: len(bot.probe.images["alice"]) >= before + 6, timeout=10)
+        elapsed = time.monotonic() - started
+        assert 0.8 <= elapsed <= 2.5, elapsed  # 6 images at 5 fps (the camera sends 30)

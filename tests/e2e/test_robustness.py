@@ -16,9 +16,11 @@ from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.runner import PipelineRunner
 from pipecat.pipeline.task import PipelineTask
 
-from pipecat_getstream.sdk import wait_for_closed_sockets
+from pipecat_getstream.stacks import wait_for_closed_sockets
+from pipecat_getstream.testing import SimulatedParticipant
+from pipecat_getstream.testing.signals import dominant_frequency, rms, tone
 from tests.e2e.bot import Bot, wait_until
-from tests.e2e.human import Human, dominant_freq, rms, tone
+from tests.e2e.human import Human
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -53,17 +55,21 @@ async def test_slow_pipeline_keeps_input_bounded_and_reports_once(local_server):
             local_server, call_id, audio_in_filter=SlowFilter(), audio_in_queue_frames=25
         ) as bot:
             async with Human(local_server, call_id, "alice", tone_hz=440):
-                sizes = []
+                sizes, in_pipecat = [], []
+                feed = bot.transport.input().audio_feed
                 for _ in range(40):
                     await asyncio.sleep(0.1)
+                    sizes.append(feed.waiting)
+                    # Observed only: Pipecat's own (unbounded) queue behind the feed.
                     queue = getattr(bot.transport.input(), "_audio_in_queue", None)
                     if queue is not None:
-                        sizes.append(queue.qsize())
+                        in_pipecat.append(queue.qsize())
             dropped = bot.transport.input().dropped_audio_frames
     finally:
         logger.remove(sink)
     assert dropped > 20
     assert max(sizes) <= 25
+    assert max(in_pipecat, default=0) <= 25  # no backlog builds up inside Pipecat either
     assert sum("dropping oldest audio" in w for w in warnings) == 1
 
 
@@ -73,13 +79,15 @@ async def test_odd_output_audio_is_played_not_fatal(local_server):
     async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice") as human:
         frames = [
             OutputAudioRawFrame(b"", 16000, 1),
-            OutputAudioRawFrame(tone(440, 16000, 0.2).tobytes() + b"\x01", 16000, 1),  # odd bytes
+            OutputAudioRawFrame(
+                tone(440, 0.2, rate=16000).tobytes() + b"\x01", 16000, 1
+            ),  # odd bytes
         ]
         for rate in (8000, 11025, 22050, 44100, 48000):
-            frames.append(OutputAudioRawFrame(tone(440, rate, 0.3).tobytes(), rate, 1))
-        stereo = np.repeat(tone(440, 24000, 0.3), 2)
+            frames.append(OutputAudioRawFrame(tone(440, 0.3, rate=rate).tobytes(), rate, 1))
+        stereo = np.repeat(tone(440, 0.3, rate=24000), 2)
         frames.append(OutputAudioRawFrame(stereo.tobytes(), 24000, 2))
-        frames.append(OutputAudioRawFrame(tone(440, 16000, 2.5).tobytes(), 16000, 1))  # > 1 s
+        frames.append(OutputAudioRawFrame(tone(440, 2.5, rate=16000).tobytes(), 16000, 1))  # > 1 s
         started = time.monotonic()
         for frame in frames:
             await bot.task.queue_frame(frame)
@@ -87,26 +95,41 @@ async def test_odd_output_audio_is_played_not_fatal(local_server):
         await wait_until(lambda: len(heard.samples(since=started)) > 48000 * 7, timeout=20)
         loud = np.concatenate([s for t, s in heard.chunks if t >= started and rms(s) > 1000])
         assert len(loud) > 48000 * 4.2  # the whole ~4.5 s of tone arrived
-        assert abs(dominant_freq(loud, 48000) - 440) < 10
+        assert abs(dominant_frequency(loud, 48000) - 440) < 10
         assert bot.transport.client.connected
 
 
 async def test_bad_images_are_skipped_and_the_pipeline_lives(local_server):
     call_id = new_call()
-    async with Bot(
-        local_server, call_id, video_out_enabled=True, video_out_width=64, video_out_height=48
-    ) as bot:
+    async with (
+        Bot(
+            local_server, call_id, video_out_enabled=True, video_out_width=64, video_out_height=48
+        ) as bot,
+        SimulatedParticipant(local_server, call_id, "alice", receive_video=True) as alice,
+    ):
         output = bot.transport.output()
+        frames = lambda: alice.video_sizes("pipecat-bot")  # noqa: E731
+        # Not live: Pipecat redraws the newest image at the frame rate, so a bad one is
+        # counted again on each redraw and a good one keeps frames flowing.
         for image, size, fmt in [
             (bytes(10), (64, 48), "RGB"),  # wrong byte count
             (bytes(64 * 48 * 3), (64, 48), "CMYK"),  # unknown format
-            (bytes(63 * 47 * 4), (63, 47), "RGBA"),  # odd size: fine
-            (bytes(3840 * 2160 * 3), (3840, 2160), "RGB"),  # 4K: fine (resized by Pipecat)
+        ]:
+            bad = output.bad_images
+            await bot.task.queue_frame(OutputImageRawFrame(image, size, fmt))
+            await wait_until(lambda: output.bad_images > bad, timeout=10)  # noqa: B023
+        for image, size, fmt in [
+            (bytes(63 * 47 * 4), (63, 47), "RGBA"),  # odd size: padded and sent
+            (bytes(3840 * 2160 * 3), (3840, 2160), "RGB"),  # 4K: resized by Pipecat and sent
         ]:
             await bot.task.queue_frame(OutputImageRawFrame(image, size, fmt))
-            await asyncio.sleep(0.3)  # not live: only the newest image is drawn
-        await wait_until(lambda: output.bad_images >= 2, timeout=10)
-        await asyncio.sleep(0.5)
+            seen = len(frames())
+            await wait_until(lambda: len(frames()) >= seen + 5, timeout=15)  # noqa: B023
+            bad = output.bad_images  # now drawing this image: no more bad ones
+            seen = len(frames())
+            await wait_until(lambda: len(frames()) >= seen + 10, timeout=15)  # noqa: B023
+            assert output.bad_images == bad, f"{size} {fmt} was not sent"
+        assert set(frames()) == {(64, 48)}
         assert bot.transport.client.connected
 
 

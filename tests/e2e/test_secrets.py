@@ -10,8 +10,9 @@ from loguru import logger
 
 from pipecat_getstream import GetstreamConnectionError, GetstreamTransport
 from pipecat_getstream.testing import LocalStreamServer
+from pipecat_getstream.testing.signals import tone
 from tests.e2e.bot import Bot, wait_until
-from tests.e2e.human import Human, tone
+from tests.e2e.human import Human
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -44,7 +45,7 @@ async def test_no_secret_or_token_in_any_log_line():
                 Human(server, call_id, "alice", tone_hz=440) as human,
             ):
                 await wait_until(lambda: len(bot.probe.samples("alice")) > 8000, timeout=15)
-                await bot.say(tone(440, 16000, 0.5))
+                await bot.say(tone(440, 0.5, rate=16000))
                 await bot.transport.send_custom_event({"state": "speaking"})
                 await human.send_custom({"hello": "bot"})
                 await wait_until(lambda: bot.fired("on_stream_custom_event"), timeout=10)
@@ -59,7 +60,7 @@ async def test_no_secret_or_token_in_any_log_line():
                 user_id="pipecat-bot",
                 base_url=server.base_url,
             )
-            from pipecat_getstream.sdk import supports_token_auth
+            from pipecat_getstream.stacks import supports_token_auth
 
             errors = []
             if supports_token_auth():

@@ -29,6 +29,14 @@ from tests.e2e.bot import Bot, wait_until
 CALLS = int(os.environ.get("SOAK_CALLS", "4"))
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
 
+INFORMATIONAL = (
+    "on_client_connected",
+    "on_client_disconnected",
+    "on_participant_updated",
+    "on_active_speaker_changed",  # may name the bot itself
+)
+INFORMATIONAL_OR_LEFT = (*INFORMATIONAL[2:], "on_participant_left")
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(int(SECONDS) + 240)]
 
 
@@ -81,7 +89,14 @@ async def test_soak_many_calls_in_one_process():
 
 async def _soak(peers: Peers) -> None:
     tag = uuid.uuid4().hex[:6]
-    bots = [Bot(peers.server, f"soak-{tag}-{i}", keep_audio=False) for i in range(CALLS)]
+    # The participants run in another process on the same two cores; the forwarding server
+    # passes on a burst after one of their stalls as it is, so the bots buffer up to 10 s
+    # of input (the default is 2 s): what is asserted is that the transport itself never
+    # falls behind and drops audio.
+    bots = [
+        Bot(peers.server, f"soak-{tag}-{i}", keep_audio=False, audio_in_queue_frames=500)
+        for i in range(CALLS)
+    ]
     await asyncio.gather(*(bot.start(timeout=60) for bot in bots))
     await peers.send(f"join soak-{tag} {CALLS}")
     try:
@@ -106,7 +121,8 @@ async def _soak(peers: Peers) -> None:
     await asyncio.gather(
         *(
             wait_until(
-                lambda b=b, i=i: b.fired("on_participant_left") == [(f"user{i}",)], timeout=30
+                lambda b=b, i=i: b.fired("on_participant_left") == [(f"user{i}", "left")],
+                timeout=30,
             )
             for i, b in enumerate(bots)
         )
@@ -123,9 +139,8 @@ async def _soak(peers: Peers) -> None:
     for i, bot in enumerate(bots):
         user = f"user{i}"
         # Every event exactly once, in order, for the right participant: nothing lost.
-        assert [
-            n for n, _ in bot.events if n not in ("on_client_connected", "on_client_disconnected")
-        ] == [
+        # (Pipecat's client aliases and the informational events may interleave anywhere.)
+        assert [n for n, _ in bot.events if n not in INFORMATIONAL] == [
             "on_connected",
             "on_participant_connected",
             "on_first_participant_joined",
@@ -136,7 +151,10 @@ async def _soak(peers: Peers) -> None:
             "on_before_disconnect",
             "on_disconnected",
         ], (i, bot.events)
-        assert all(args in ((), (user,)) for _, args in bot.events)
+        assert bot.fired("on_participant_left") == [(user, "left")]
+        assert all(
+            args in ((), (user,)) for n, args in bot.events if n not in INFORMATIONAL_OR_LEFT
+        )
         assert bot.transport.input().dropped_audio_frames == 0
     # Audio kept flowing in every call, to the end (a liveness check, not a timing one: a
     # loaded machine may deliver less, but nothing may stop).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import pytest
 from getstream.models import CallRequest
@@ -14,29 +13,18 @@ from .sdk_kit import SdkKit, api_error, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
-def collect_custom(cm: Any) -> list[tuple[float, dict[str, Any]]]:
-    """Collect ``custom`` events of a ConnectionManager with arrival times."""
-    events: list[tuple[float, dict[str, Any]]] = []
-
-    @cm.on("custom")
-    async def _on(event: dict[str, Any]) -> None:
-        events.append((time.perf_counter(), event))
-
-    return events
-
-
 async def test_custom_event_round_trip(sdk: SdkKit) -> None:
     call_id = f"custom-{uuid.uuid4().hex[:8]}"
     alice = sdk.participant(call_id, "alice")
     bob = sdk.participant(call_id, "bob")
-    to_bob, to_alice = collect_custom(bob), collect_custom(alice)
+    to_bob, to_alice = bob.custom, alice.custom
     async with alice, bob:
-        # The SDK watches the call in the background after its socket connects.
+        # 3.x-6.x watch the call after their socket connects; 7.x watch with the join.
         assert await wait_for(
             lambda: sorted(sdk.server.watchers("default", call_id)) == ["alice", "bob"], timeout=5
         )
         sent_at = time.perf_counter()
-        await alice.call.send_call_event(user_id="alice", custom={"kind": "hello", "n": 1})
+        await sdk.send_custom(call_id, "alice", {"kind": "hello", "n": 1})
         assert await wait_for(lambda: len(to_bob) == 1, timeout=5)
         at, event = to_bob[0]
         assert event["type"] == "custom"
@@ -44,18 +32,28 @@ async def test_custom_event_round_trip(sdk: SdkKit) -> None:
         assert event["user"]["id"] == "alice"
         assert event["call_cid"] == f"default:{call_id}"
         assert isinstance(event["created_at"], str)
-        print(f"\n[local-server] custom event delivered in {(at - sent_at) * 1000:.1f} ms")
+        print(
+            f"\n[local-server {bob.generation}] custom event delivered in "
+            f"{(at - sent_at) * 1000:.1f} ms"
+        )
         assert await wait_for(lambda: len(to_alice) == 1, timeout=5)  # the sender too
 
-        await bob.call.send_call_event(user_id="bob", custom={"reply": "hi"})
+        await sdk.send_custom(call_id, "bob", {"reply": "hi"})
         assert await wait_for(lambda: len(to_alice) == 2, timeout=5)
         assert to_alice[1][1]["custom"] == {"reply": "hi"} and to_alice[1][1]["user"]["id"] == "bob"
 
         # A dropped coordinator socket: the SDK reconnects and watches the call again.
+        (before,) = sdk.server.coordinator_connection_ids("bob")
         assert sdk.server.drop_coordinator_sockets("bob") == 1
-        assert await wait_for(lambda: sdk.server.watchers("default", call_id) == ["alice"], 5)
-        assert await wait_for(lambda: len(sdk.server.watchers("default", call_id)) == 2, 15)
-        await alice.call.send_call_event(user_id="alice", custom={"after": "drop"})
+        assert sdk.server.watchers("default", call_id) == ["alice"]
+        assert await wait_for(
+            lambda: (
+                sdk.server.coordinator_connection_ids("bob") not in ([], [before])
+                and len(sdk.server.watchers("default", call_id)) == 2
+            ),
+            15,
+        )
+        await sdk.send_custom(call_id, "alice", {"after": "drop"})
         assert await wait_for(lambda: len(to_bob) == 3, timeout=5)
         assert to_bob[2][1]["custom"] == {"after": "drop"}
 

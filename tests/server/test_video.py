@@ -1,76 +1,86 @@
-"""Video between two SDK participants through the local SFU."""
+"""Video between two SDK participants through the local SFU, per codec."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 import uuid
-from typing import Any
 
-import av
-import numpy as np
 import pytest
-from aiortc.mediastreams import VideoStreamTrack
 
-from .sdk_kit import SdkKit, wait_for
+from .sdk_kit import PARTICIPANT_CLASS, SdkKit, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 
-class PatternTrack(VideoStreamTrack):
-    """A 320x240, 30 fps test pattern."""
-
-    def __init__(self, width: int = 320, height: int = 240) -> None:
-        super().__init__()
-        self.width, self.height = width, height
-        self.count = 0
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        image = np.zeros((self.height, self.width, 3), dtype=np.uint8)
-        image[:, : self.width // 2] = (200, 40, 40)
-        image[:, self.width // 2 :, 1] = (self.count * 4) % 256
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts, frame.time_base = pts, time_base
-        self.count += 1
-        return frame
+def fps_of(frames: list[tuple[float, int, int]], window_s: float = 1.5) -> float:
+    """Frame rate over the last ``window_s`` of received frames."""
+    recent = [f for f in frames if f[0] >= frames[-1][0] - window_s]
+    return (len(recent) - 1) / max(recent[-1][0] - recent[0][0], 1e-6)
 
 
-async def test_video_frames_of_the_published_size_arrive(sdk: SdkKit) -> None:
-    call_id = f"video-{uuid.uuid4().hex[:8]}"
+@pytest.mark.parametrize("codec", ["vp8", "vp9", "h264"])
+async def test_camera_video_of_the_published_size_arrives_both_ways(
+    sdk: SdkKit, codec: str
+) -> None:
+    reason = PARTICIPANT_CLASS.cannot_publish(codec)
+    if reason:
+        pytest.skip(reason)
+    call_id = f"video-{codec}-{uuid.uuid4().hex[:8]}"
     alice = sdk.participant(call_id, "alice")
     bob = sdk.participant(call_id, "bob")
-    frames: list[tuple[float, int, int]] = []
-    added: list[tuple[str, str, Any]] = []
-    readers: list[asyncio.Task[None]] = []
-
-    async def read(track: Any) -> None:
-        while True:
-            frame = await track.recv()
-            frames.append((time.perf_counter(), frame.width, frame.height))
-
-    @bob.on("track_added")
-    async def on_track_added(track_id: str, kind: str, user: Any) -> None:
-        added.append((track_id, kind, user))
-        if kind == "video":
-            track = bob.subscriber_pc.add_track_subscriber(track_id)
-            assert track is not None
-            readers.append(asyncio.ensure_future(read(track)))
-
     async with alice, bob:
-        await alice.add_tracks(video=PatternTrack())
-        assert await wait_for(lambda: len(frames) >= 10, timeout=20), f"tracks added: {added}"
-        await asyncio.sleep(2.0)
-        window = [f for f in frames if f[0] >= frames[-1][0] - 1.5]
-        fps = (len(window) - 1) / (window[-1][0] - window[0][0])
-        print(f"\n[local-server] video {frames[-1][1]}x{frames[-1][2]} at {fps:.1f} fps")
-        for reader in readers:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-    video = [a for a in added if a[1] == "video"]
-    assert video and video[0][2] is not None and video[0][2].user_id == "alice"
-    assert ":TRACK_TYPE_VIDEO:" in video[0][0]
-    assert {(w, h) for _, w, h in frames} == {(320, 240)}
-    assert fps > 10
+        await asyncio.gather(
+            alice.publish_video(codec, 320, 240), bob.publish_video(codec, 240, 160)
+        )
+        assert await wait_for(
+            lambda: len(bob.video_from("alice")) >= 10 and len(alice.video_from("bob")) >= 10,
+            timeout=20,
+        ), f"tracks seen by bob: {bob.tracks}, by alice: {alice.tracks}"
+        await wait_for(lambda: False, timeout=1.5)  # measure the frame rate over 1.5 s
+        to_bob, to_alice = bob.video_from("alice"), alice.video_from("bob")
+        fps = fps_of(to_bob)
+        print(f"\n[local-server {bob.generation}] {codec} video {to_bob[-1][1:]} at {fps:.1f} fps")
+    assert ("alice", "video") in [(u, k) for u, k, _ in bob.tracks]
+    assert {(w, h) for _, w, h in to_bob} == {(320, 240)}
+    assert {(w, h) for _, w, h in to_alice} == {(240, 160)}
+    assert fps > 10 and fps_of(to_alice) > 10
+
+
+async def test_screen_share_arrives(sdk: SdkKit) -> None:
+    reason = PARTICIPANT_CLASS.cannot_publish("vp8", screen_share=True)
+    if reason:
+        pytest.skip(reason)
+    call_id = f"screen-{uuid.uuid4().hex[:8]}"
+    alice = sdk.participant(call_id, "alice")
+    bob = sdk.participant(call_id, "bob", track_types=(1, 2, 3))
+    async with alice, bob:
+        await alice.publish_video("vp8", 640, 360, screen_share=True)
+        assert await wait_for(
+            lambda: len(bob.video_from("alice", "screen_share")) >= 10, timeout=20
+        ), f"tracks seen by bob: {bob.tracks}"
+        assert sdk.server.sessions("default", call_id)
+    assert ("alice", "screen_share") in [(u, k) for u, k, _ in bob.tracks]
+    assert {(w, h) for _, w, h in bob.video_from("alice", "screen_share")} == {(640, 360)}
+    assert not bob.video_from("alice", "video")
+
+
+async def test_camera_and_screen_share_of_one_codec_stay_apart(sdk: SdkKit) -> None:
+    # Both VP8, so one payload type: only the SSRCs the subscriber was told tell them apart.
+    reason = PARTICIPANT_CLASS.cannot_publish("vp8", screen_share=True)
+    if reason:
+        pytest.skip(reason)
+    call_id = f"two-{uuid.uuid4().hex[:8]}"
+    alice = sdk.participant(call_id, "alice")
+    bob = sdk.participant(call_id, "bob", track_types=(1, 2, 3))
+    async with alice, bob:
+        await alice.publish_video("vp8", 320, 240)
+        await alice.publish_video("vp8", 640, 360, screen_share=True)
+        assert await wait_for(
+            lambda: (
+                len(bob.video_from("alice", "screen_share")) >= 20
+                and len(bob.video_from("alice")) >= 20
+            ),
+            timeout=20,
+        ), f"tracks seen by bob: {bob.tracks}"
+    assert {(w, h) for _, w, h in bob.video_from("alice")} == {(320, 240)}
+    assert {(w, h) for _, w, h in bob.video_from("alice", "screen_share")} == {(640, 360)}

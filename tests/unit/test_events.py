@@ -1,9 +1,4 @@
-from types import SimpleNamespace
-
-from getstream.video.rtc.pb.stream.video.sfu.event import events_pb2
-from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
-
-from pipecat_getstream.events import ParticipantRegistry, sdk_event_inputs
+from pipecat_getstream.events import ParticipantRegistry
 
 
 def names(events):
@@ -39,7 +34,7 @@ def test_leave_fires_unsubscribes_first_and_rejoin_is_a_new_join():
         ("on_audio_track_unsubscribed", ("alice",)),
         ("on_video_track_unsubscribed", ("alice",)),
         ("on_participant_disconnected", ("alice",)),
-        ("on_participant_left", ("alice",)),
+        ("on_participant_left", ("alice", "left")),
         ("on_client_disconnected", ("alice",)),
     ]
     assert reg.participants() == []
@@ -86,35 +81,3 @@ def test_clear_leaves_everyone():
     reg.joined("b", "2")
     left = [args[0] for n, args in reg.clear() if n == "on_participant_left"]
     assert left == ["a", "b"] and reg.participants() == []
-
-
-def test_sdk_event_shapes_are_normalised():
-    p = models_pb2.Participant(user_id="alice", session_id="s1")
-    assert sdk_event_inputs(
-        "participant_joined", (events_pb2.ParticipantJoined(participant=p),)
-    ) == ("joined", "alice", "s1", "")
-    assert (
-        sdk_event_inputs("participant_left", (events_pb2.ParticipantLeft(participant=p),))[0]
-        == "left"
-    )
-    assert sdk_event_inputs("track_added", ("t1", "video", p)) == (
-        "subscribed",
-        "alice",
-        "s1",
-        "video",
-    )
-    assert sdk_event_inputs("track_added", ("t1", "audio", None)) is None
-    unpub = events_pb2.TrackUnpublished(
-        user_id="alice", session_id="s1", type=models_pb2.TRACK_TYPE_AUDIO
-    )
-    assert sdk_event_inputs("track_unpublished", (unpub,)) == (
-        "unsubscribed",
-        "alice",
-        "s1",
-        "audio",
-    )
-    screen = events_pb2.TrackUnpublished(
-        user_id="a", session_id="s", type=models_pb2.TRACK_TYPE_SCREEN_SHARE
-    )
-    assert sdk_event_inputs("track_unpublished", (screen,)) is None
-    assert sdk_event_inputs("health_check_response", (SimpleNamespace(),)) is None

@@ -2,10 +2,11 @@ import asyncio
 
 import numpy as np
 import pytest
-from getstream.video.rtc.track_util import PcmData
 
 from pipecat_getstream.audio import FrameSplitter, PacingClock, ParticipantResampler
 from pipecat_getstream.audio_out import PacedAudioWriter
+from pipecat_getstream.testing import signals
+from pipecat_getstream.testing.signals import dominant_frequency
 
 
 class FakeClock:
@@ -77,12 +78,14 @@ def test_splitter_keeps_remainder_and_pads_tail():
 
 
 class FakeSink:
+    """Records the bytes the writer hands to the stack's audio sink (16-bit samples)."""
+
     def __init__(self) -> None:
-        self.writes: list[PcmData] = []
+        self.writes: list[np.ndarray] = []
         self.flushes = 0
 
-    async def write(self, pcm: PcmData) -> None:
-        self.writes.append(pcm)
+    async def write(self, audio: bytes) -> None:
+        self.writes.append(np.frombuffer(audio, dtype=np.int16))
 
     async def flush(self) -> None:
         self.flushes += 1
@@ -93,9 +96,9 @@ async def test_writer_sends_whole_frames_and_the_tail_soon_after():
     sink = FakeSink()
     writer = PacedAudioWriter(sink, 16000, lead_secs=0.2)
     await writer.write(b"\x00\x01" * 500, 16000, 1)  # 31.25 ms: one frame + a remainder
-    assert [len(p.samples) for p in sink.writes] == [320]
+    assert [len(p) for p in sink.writes] == [320]
     await asyncio.sleep(0.05)  # no more audio: the padded tail goes out before the sink dries
-    assert [len(p.samples) for p in sink.writes] == [320, 320]
+    assert [len(p) for p in sink.writes] == [320, 320]
     await writer.close()
 
 
@@ -129,43 +132,32 @@ async def test_writer_converts_other_rates_and_stereo():
     stereo_48k = np.zeros(48000 // 10 * 2, dtype=np.int16).tobytes()  # 100 ms stereo 48 kHz
     await writer.write(stereo_48k, 48000, 2)
     await writer.drain_tail()
-    total = sum(len(p.samples) for p in sink.writes)
+    total = sum(len(p) for p in sink.writes)
     assert abs(total - 1600) <= 320  # ~100 ms at 16 kHz mono, in whole frames
-    assert all(p.sample_rate == 16000 and p.channels == 1 for p in sink.writes)
+    assert all(len(p) % 320 == 0 for p in sink.writes)  # whole 20 ms mono frames
 
 
 def tone(freq: float, rate: int, secs: float) -> np.ndarray:
-    t = np.arange(int(rate * secs)) / rate
-    return (np.sin(2 * np.pi * freq * t) * 8000).astype(np.int16)
-
-
-def dominant_freq(samples: np.ndarray, rate: int) -> float:
-    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
-    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+    return signals.tone(freq, secs, rate=rate)
 
 
 def test_participant_resampler_keeps_frequency():
     resampler = ParticipantResampler(16000)
     source = tone(440, 48000, 1.0)
-    out = b"".join(
-        resampler.convert(PcmData(sample_rate=48000, format="s16", samples=chunk, channels=1))
-        for chunk in np.split(source, 50)
-    )
+    out = b"".join(resampler.convert(chunk, 48000, 1) for chunk in np.split(source, 50))
     samples = np.frombuffer(out, dtype=np.int16)
     assert abs(len(samples) - 16000) < 400
-    assert abs(dominant_freq(samples, 16000) - 440) < 5
+    assert abs(dominant_frequency(samples, 16000) - 440) < 5
 
 
 def test_participant_resampler_passthrough_and_rate_change():
     resampler = ParticipantResampler(16000)
     same = tone(300, 16000, 0.02)
-    assert (
-        resampler.convert(PcmData(sample_rate=16000, format="s16", samples=same)) == same.tobytes()
-    )
-    first = resampler.convert(
-        PcmData(sample_rate=48000, format="s16", samples=tone(300, 48000, 0.1))
-    )
-    second = resampler.convert(
-        PcmData(sample_rate=8000, format="s16", samples=tone(300, 8000, 0.1))
-    )
-    assert len(first) > 0 and len(second) > 0
+    assert resampler.convert(same, 16000, 1) == same.tobytes()
+    # 100 ms at 48 kHz, then (the source changed rate) 100 ms at 8 kHz: each comes out as
+    # ~100 ms at 16 kHz, still the same 300 Hz tone.
+    first = np.frombuffer(resampler.convert(tone(300, 48000, 0.1), 48000, 1), dtype=np.int16)
+    second = np.frombuffer(resampler.convert(tone(300, 8000, 0.1), 8000, 1), dtype=np.int16)
+    for out in (first, second):
+        assert abs(len(out) - 1600) <= 160, len(out)
+        assert abs(dominant_frequency(out[160:], 16000) - 300) < 15

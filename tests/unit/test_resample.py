@@ -7,7 +7,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from getstream.video.rtc.track_util import PcmData
 
 from pipecat_getstream.audio import ParticipantResampler
 from pipecat_getstream.resample import StreamResampler
@@ -53,8 +52,8 @@ def test_rate_and_layout_changes_mid_stream() -> None:
 
 def test_participant_resampler_passes_matching_audio_through() -> None:
     resampler = ParticipantResampler(16000)
-    pcm = PcmData(sample_rate=16000, format="s16", samples=tone(300.0, 16000, 0.02), channels=1)
-    assert resampler.convert(pcm) == pcm.samples.tobytes()
+    samples = tone(300.0, 16000, 0.02)
+    assert resampler.convert(samples, 16000, 1) == samples.tobytes()
 
 
 def test_no_memory_retained_per_frame() -> None:

@@ -1,9 +1,22 @@
+"""The aiortc stack's bot tracks (3.3.3-6.x only)."""
+
 import asyncio
 
 import pytest
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from pipecat_getstream.tracks import SharedReaderTrack
+from pipecat_getstream.stacks import stack_name
+
+if stack_name() != "aiortc":
+    pytest.skip(
+        "aiortc stack (getstream<7) only: 7.x publishes through getstream_rtc tracks",
+        allow_module_level=True,
+    )
+
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
+
+from pipecat_getstream.stacks.aiortc.media import ImageVideoTrack  # noqa: E402
+from pipecat_getstream.stacks.aiortc.tracks import SharedReaderTrack  # noqa: E402
+from pipecat_getstream.video import image_to_video_frame  # noqa: E402
 
 
 class CountingTrack(MediaStreamTrack):
@@ -49,3 +62,14 @@ async def test_stop_stops_the_source():
     assert source.readyState == "ended"
     with pytest.raises(MediaStreamError):
         await track.recv()
+
+
+async def test_track_holds_last_image_and_paces():
+    track = ImageVideoTrack(32, 16, framerate=50)
+    first = await track.recv()
+    assert (first.width, first.height) == (32, 16)
+    track.set_frame(image_to_video_frame(bytes(8 * 8 * 3), (8, 8), "RGB"))
+    frames = [await track.recv() for _ in range(3)]
+    assert all((f.width, f.height) == (8, 8) for f in frames)
+    assert [f.pts for f in frames] == [1800, 3600, 5400]
+    track.stop()

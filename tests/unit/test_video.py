@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipecat_getstream.video import ImageVideoTrack, image_to_video_frame, video_frame_to_rgb
+from pipecat_getstream.video import image_to_video_frame, video_frame_to_rgb
 
 
 @pytest.mark.parametrize(
@@ -42,12 +42,15 @@ def test_bad_images_raise(image, size, fmt):
         image_to_video_frame(image, size, fmt)
 
 
-async def test_track_holds_last_image_and_paces():
-    track = ImageVideoTrack(32, 16, framerate=50)
-    first = await track.recv()
-    assert (first.width, first.height) == (32, 16)
-    track.set_frame(image_to_video_frame(bytes(8 * 8 * 3), (8, 8), "RGB"))
-    frames = [await track.recv() for _ in range(3)]
-    assert all((f.width, f.height) == (8, 8) for f in frames)
-    assert [f.pts for f in frames] == [1800, 3600, 5400]
-    track.stop()
+def test_an_image_without_a_format_is_read_by_its_byte_count() -> None:
+    # Pipecat 0.0.108 resizes images and loses their format (PIL's ``format`` is None).
+    rgba = np.zeros((48, 64, 4), dtype=np.uint8)
+    rgba[..., 0] = 255
+    frame = image_to_video_frame(rgba.tobytes(), (64, 48), None)
+    assert (frame.width, frame.height) == (64, 48)
+    red = frame.to_ndarray(format="rgb24")[24, 32]
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    gray = image_to_video_frame(bytes([200]) * (64 * 48), (64, 48), None)
+    assert gray.to_ndarray(format="rgb24")[0, 0][0] > 180
+    with pytest.raises(ValueError, match="does not match"):
+        image_to_video_frame(bytes(10), (64, 48), None)

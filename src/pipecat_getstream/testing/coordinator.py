@@ -19,6 +19,7 @@ from pipecat_getstream.testing.auth import (
     Authenticator,
     TokenInfo,
 )
+from pipecat_getstream.testing.call_events import CallEvents
 from pipecat_getstream.testing.coordinator_ws import serve_connection
 from pipecat_getstream.testing.faults import FaultState
 from pipecat_getstream.testing.sfu import Sfu
@@ -58,28 +59,33 @@ class Coordinator:
         self.faults = faults
         self.sfu = sfu
         self.public_base = public_base
+        self.events = CallEvents(self)
+        sfu.on_left = self.events.session_left
 
     def routes(self) -> list[web.RouteDef]:
         """Return the coordinator's aiohttp routes."""
         call = "/api/v2/video/call/{type}/{id}"
         return [
             web.get("/api/v2/connect", self.connect),
-            web.post("/api/v2/users", self._rest(self.upsert_users)),
-            web.get(call, self._rest(self.get_call)),
-            web.post(call, self._rest(self.get_or_create)),
-            web.post("/video/call/{type}/{id}", self._rest(self.get_or_create)),
-            web.post(call + "/join", self._rest(self.join)),
-            web.post(call + "/delete", self._rest(self.delete_call)),
-            web.post(call + "/mark_ended", self._rest(self.mark_ended)),
-            web.post(call + "/kick", self._rest(self.kick)),
-            web.post(call + "/event", self._rest(self.send_event)),
-            web.route("*", "/api/v2/{tail:.*}", self._rest(self.unknown)),
+            web.post("/api/v2/users", self.rest(self.upsert_users)),
+            web.get(call, self.rest(self.get_call)),
+            web.post(call, self.rest(self.get_or_create)),
+            web.post("/video/call/{type}/{id}", self.rest(self.get_or_create)),
+            web.post(call + "/join", self.rest(self.join)),
+            web.post(call + "/delete", self.rest(self.delete_call)),
+            web.post(call + "/mark_ended", self.rest(self.mark_ended)),
+            web.post(call + "/kick", self.rest(self.kick)),
+            web.post(call + "/event", self.rest(self.send_event)),
+            *self.events.routes(),
+            web.route("*", "/api/v2/{tail:.*}", self.rest(self.unknown)),
         ]
 
     # --------------------------------------------------------------- helpers
-    def _rest(
+    def rest(
         self, fn: Callable[[web.Request, TokenInfo, dict[str, Any]], Awaitable[dict[str, Any]]]
     ) -> Handler:
+        """Wrap a route: auth, injected faults, JSON body, GetStream's error shape."""
+
         async def handler(request: web.Request) -> web.StreamResponse:
             started = now_ns()
             try:
@@ -114,7 +120,8 @@ class Coordinator:
 
         return handler
 
-    def _call_or_404(self, request: web.Request, verb: str) -> CallRecord:
+    def call_or_404(self, request: web.Request, verb: str) -> CallRecord:
+        """The call of the request's path, or a 404 ``ApiError``."""
         call_type, call_id = request.match_info["type"], request.match_info["id"]
         self._check_type(call_type, verb)
         call = self.state.find_call(call_type, call_id)
@@ -183,6 +190,7 @@ class Coordinator:
                 "join-call",
                 "send-audio",
                 "send-video",
+                "screenshare",
                 "create-call",
                 "end-call",
             ],
@@ -213,28 +221,56 @@ class Coordinator:
                 custom=fields.get("custom"),
             )
             result[user.id] = payloads.full_user_json(user)
+            self.state.rest_log.append(("upsert_users", {"id": user.id, "name": user.name}))
+            await self.events.user_updated(user)
         return {"users": result, "membership_deletion_task_id": ""}
 
     async def get_call(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``GET /api/v2/video/call/{type}/{id}``."""
-        return self._call_body(self._call_or_404(request, "GetCall"))
+        return self._call_body(self.call_or_404(request, "GetCall"))
 
     async def get_or_create(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../call/{type}/{id}``: get-or-create, and watch with ``?connection_id=``."""
         call, created = self._ensure_call(request, token, body, "GetOrCreateCall")
-        connection_id = request.query.get("connection_id")
-        if connection_id:
-            conn = self.state.connections.get(connection_id)
-            if conn is None:
-                raise ApiError(400, CODE_INPUT, f"connection_id {connection_id} is not connected")
-            self.auth.acting_user(token, conn.user_id)
-            conn.watching.add(call.cid)
-            logger.debug("coordinator: {} watches {}", conn.user_id, call.cid)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        created_by = (data or {}).get("created_by_id")
+        self.state.rest_log.append(
+            ("get_or_create", {"cid": call.cid, "created_by_id": created_by})
+        )
+        self._watch(request, token, call, required=True)
         return self._call_body(call, created)
+
+    def _watch(
+        self, request: web.Request, token: TokenInfo, call: CallRecord, *, required: bool
+    ) -> None:
+        """Watch ``call`` on the coordinator socket named by ``?connection_id=``, if any.
+
+        SDK 3.x-6.x watch with get-or-create; SDK 7.x passes its connection id on the
+        join instead. An unknown id fails a watch (``required``) but not a join: the
+        socket may have dropped between connecting and joining, and the SDK watches
+        again on reconnect.
+
+        Raises:
+            ApiError: 400 for an unknown id when ``required``; 403 when the socket
+                belongs to another user than a user token's.
+
+        """
+        connection_id = request.query.get("connection_id")
+        if not connection_id:
+            return
+        conn = self.state.connections.get(connection_id)
+        if conn is None:
+            if required:
+                raise ApiError(400, CODE_INPUT, f"connection_id {connection_id} is not connected")
+            logger.info("coordinator: join names unknown connection_id {}", connection_id)
+            return
+        self.auth.acting_user(token, conn.user_id)
+        conn.watching.add(call.cid)
+        logger.debug("coordinator: {} watches {}", conn.user_id, call.cid)
 
     async def join(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
@@ -250,8 +286,9 @@ class Coordinator:
         if body.get("create"):
             call, created = self._ensure_call(request, token, body, "JoinCall")
         else:
-            call, created = self._call_or_404(request, "JoinCall"), False
+            call, created = self.call_or_404(request, "JoinCall"), False
         self.state.ensure_user(token.user_id)
+        self._watch(request, token, call, required=False)
         call.rest_joins[token.user_id] = call.rest_joins.get(token.user_id, 0) + 1
         self.state.join_count += 1
         ws_base = "ws" + self.public_base[len("http") :]
@@ -272,7 +309,7 @@ class Coordinator:
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../delete``: end the call's session and forget the call."""
-        call = self._call_or_404(request, "DeleteCall")
+        call = self.call_or_404(request, "DeleteCall")
         await self.end(call)
         self.state.calls.pop(call.cid, None)
         return {"call": payloads.call_json(self.state, call)}
@@ -281,28 +318,27 @@ class Coordinator:
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../mark_ended``: end the call for everyone."""
-        await self.end(self._call_or_404(request, "EndCall"))
+        await self.end(self.call_or_404(request, "EndCall"))
         return {}
 
     async def kick(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../kick``: remove a participant from the call."""
-        call = self._call_or_404(request, "KickUser")
+        call = self.call_or_404(request, "KickUser")
         user_id = body.get("user_id")
         if not user_id:
             raise ApiError(
                 400, CODE_INPUT, 'KickUser failed with error: "user_id is a required field"'
             )
-        for session in [s for s in call.sessions.values() if s.user_id == user_id]:
-            await self.sfu.kick(session)
+        await self.events.kick(call, str(user_id), body.get("kicked_by_id"))
         return {}
 
     async def send_event(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``POST .../event``: broadcast a custom event to the call's watchers (5 KB max)."""
-        call = self._call_or_404(request, "SendCallEvent")
+        call = self.call_or_404(request, "SendCallEvent")
         user = body.get("user") if isinstance(body.get("user"), dict) else {}
         user_id = self.auth.acting_user(token, body.get("user_id") or (user or {}).get("id"))
         if user_id is None:

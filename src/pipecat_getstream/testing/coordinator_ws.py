@@ -102,7 +102,11 @@ async def serve_connection(coordinator: Coordinator, request: web.Request) -> we
 
 
 def drop_connections(coordinator: Coordinator, user_id: str | None = None) -> int:
-    """Abort coordinator sockets (all, or one user's) without a close frame."""
+    """Abort coordinator sockets (all, or one user's) without a close frame.
+
+    The connections leave the server's state at once, so a caller sees the drop
+    before the client can reconnect.
+    """
     dropped = 0
     for conn in list(coordinator.state.connections.values()):
         if user_id is not None and conn.user_id != user_id:
@@ -110,5 +114,6 @@ def drop_connections(coordinator: Coordinator, user_id: str | None = None) -> in
         transport = conn.request.transport if conn.request is not None else None
         if transport is not None:
             transport.abort()
+            coordinator.state.connections.pop(conn.connection_id, None)
             dropped += 1
     return dropped

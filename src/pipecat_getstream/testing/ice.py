@@ -2,8 +2,8 @@
 
 aioice leaves 127.0.0.1 out of its host candidates, so on a machine whose
 only address is loopback an aiortc peer gathers nothing. The server replaces
-candidate gathering on the ICE agents of *its own* peer connections (one
-instance at a time, never the module) so they offer exactly one host
+candidate gathering on the ICE agents of *its own* transports (one instance
+at a time, never the module) so they offer exactly one host
 candidate on the loopback address. The SDK, unmodified, keeps gathering its
 usual host candidates and reaches that address from them.
 """
@@ -12,33 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc import RTCPeerConnection
+from aiortc import RTCIceGatherer
 from loguru import logger
 
 _MARK = "_lss_loopback_host"
 
 
-def force_host_candidates(pc: RTCPeerConnection, host: str) -> None:
-    """Make every ICE agent of ``pc`` gather one host candidate on ``host``.
+def force_gatherer_host(gatherer: RTCIceGatherer, host: str) -> None:
+    """Make an ICE gatherer owned by the server gather one host candidate on ``host``.
 
-    Call it after transceivers exist (``addTransceiver`` or
-    ``setRemoteDescription``) and before ``setLocalDescription``; agents that
-    already gathered are left alone.
+    Call it before ``gather()``; a gatherer that already gathered is left alone.
 
     Args:
-        pc: A peer connection owned by the server.
+        gatherer: A gatherer of one of the server's own transports.
         host: The IP address to bind, e.g. ``"127.0.0.1"``.
 
     """
-    gatherers = []
-    for transceiver in pc.getTransceivers():
-        dtls = transceiver.sender.transport or transceiver.receiver.transport
-        if dtls is not None:
-            gatherers.append(dtls.transport.iceGatherer)
-    if pc.sctp is not None:
-        gatherers.append(pc.sctp.transport.transport.iceGatherer)
-    for gatherer in gatherers:
-        _patch_connection(getattr(gatherer, "_connection", None), host)
+    _patch_connection(getattr(gatherer, "_connection", None), host)
 
 
 def _patch_connection(conn: Any, host: str) -> None:

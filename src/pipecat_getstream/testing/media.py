@@ -1,158 +1,42 @@
-"""The media forwarding unit: aiortc peer connections and a per-track fan-out.
+"""The SFU's publisher connection (media in), and what both connections share.
 
-Each participant session has a publisher connection (the SDK offers, the
-server answers and receives the participant's tracks) and a subscriber
-connection (the server offers the tracks the participant subscribed to).
-Every received track feeds a :class:`Forwarder` that hands each decoded frame
-to one :class:`ForwardTrack` per subscriber; aiortc re-encodes it for that
-subscriber with whatever codec was negotiated.
+The participant offers its publisher connection; the server answers with the
+codec the participant prefers among those it forwards, and creates one
+:class:`~pipecat_getstream.testing.forwarding.Forwarder` per published track.
+The server offers the subscriber connection (``subscriber_link``): one media section per forwarded
+track, each in its publisher's codec, named so both SDK generations attribute
+it to its participant (msid ``<track_lookup_prefix>:<track type number>``
+``<track_lookup_prefix>:TRACK_TYPE_<NAME>:<n>``: 7.x reads the stream id,
+3.x–6.x the track id). Media is forwarded without decoding (see ``forwarding``);
+only video in a codec a subscriber's SDK cannot decode is re-encoded (``transcode``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 import aioice
-from aiortc import (
-    RTCBundlePolicy,
-    RTCConfiguration,
-    RTCIceCandidate,
-    RTCPeerConnection,
-    RTCRtpCodecCapability,
-    RTCRtpSender,
-    RTCSessionDescription,
-)
-from aiortc.jitterbuffer import JitterBuffer
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc import RTCCertificate, RTCDtlsParameters, RTCIceCandidate, RTCIceParameters
 from aiortc.rtcicetransport import candidate_from_aioice
+from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from aiortc.sdp import MediaDescription, SessionDescription
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from loguru import logger
 
-from pipecat_getstream.testing.faults import FaultState
-from pipecat_getstream.testing.ice import force_host_candidates
-
-# Frames a subscriber may lag behind before the oldest are dropped.
-_MAX_QUEUE = {"audio": 10, "video": 3}
+from pipecat_getstream.testing.forwarding import Forwarder
+from pipecat_getstream.testing.rtp_transport import RtpTransport
+from pipecat_getstream.testing.sdp_media import (
+    build_answer,
+    choose_codec,
+    new_session_id,
+)
 
 SubscriptionKey = tuple[str, int]
-
-
-def make_peer_connection() -> RTCPeerConnection:
-    """Create a server-side peer connection with no STUN/TURN and max-bundle."""
-    return RTCPeerConnection(
-        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    )
-
-
-class ForwardTrack(MediaStreamTrack):
-    """A track sent to one subscriber, fed frames by a :class:`Forwarder`.
-
-    Args:
-        kind: ``"audio"`` or ``"video"``.
-        track_id: The id the subscriber sees (``"<prefix>:TRACK_TYPE_AUDIO:<n>"``).
-
-    """
-
-    def __init__(self, kind: str, track_id: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self._id = track_id
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._limit = _MAX_QUEUE.get(kind, 5)
-
-    def push(self, frame: Any) -> None:
-        """Queue a frame, dropping the oldest when the subscriber lags."""
-        if self.readyState != "live":
-            return
-        while self._queue.qsize() >= self._limit:
-            self._queue.get_nowait()
-        self._queue.put_nowait(frame)
-
-    async def recv(self) -> Any:
-        """Return the next forwarded frame."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        frame = await self._queue.get()
-        if frame is None:
-            raise MediaStreamError
-        return frame
-
-    def stop(self) -> None:
-        """End the track; the sender stops."""
-        if self.readyState == "live":
-            super().stop()
-            self._queue.put_nowait(None)
-
-
-class Forwarder:
-    """Reads one received track and fans its frames out to subscribers.
-
-    Args:
-        source: The track received on a publisher connection.
-        faults: Media faults to apply (drop/delay) per forwarded frame.
-
-    """
-
-    def __init__(self, source: MediaStreamTrack, faults: FaultState) -> None:
-        self.source = source
-        self.kind = source.kind
-        self.frames = 0
-        self.ended = False
-        self._faults = faults
-        self._sinks: list[ForwardTrack] = []
-        self._task = asyncio.ensure_future(self._run())
-
-    def add_sink(self, track_id: str) -> ForwardTrack:
-        """Create a new subscriber track fed by this forwarder."""
-        sink = ForwardTrack(self.kind, track_id)
-        self._sinks.append(sink)
-        return sink
-
-    def remove_sink(self, sink: ForwardTrack) -> None:
-        """Stop feeding ``sink`` and end it."""
-        if sink in self._sinks:
-            self._sinks.remove(sink)
-        sink.stop()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                frame = await self.source.recv()
-                self.frames += 1
-                delay = self._faults.delay_ms / 1000.0
-                for sink in list(self._sinks):
-                    if self._faults.should_drop():
-                        continue
-                    if delay > 0:
-                        loop.call_later(delay, sink.push, frame)
-                    else:
-                        sink.push(frame)
-        except (MediaStreamError, asyncio.CancelledError):
-            pass
-        except Exception:
-            logger.exception("forwarder stopped")
-        finally:
-            self.ended = True
-            for sink in self._sinks:
-                sink.stop()
-
-    def stop(self) -> None:
-        """Stop reading the source and end every subscriber track."""
-        self._task.cancel()
-        for sink in list(self._sinks):
-            sink.stop()
-        self._sinks.clear()
-        self.ended = True
-
-
-def _h264_first() -> list[RTCRtpCodecCapability]:
-    """Video codecs with H.264 first: the cloud forwards the SDK's H.264 as is."""
-    codecs = RTCRtpSender.getCapabilities("video").codecs
-    return sorted(codecs, key=lambda c: c.mimeType.lower() != "video/h264")
+Wanted = dict[SubscriptionKey, tuple[Forwarder, str]]
 
 
 def candidate_from_json(text: str) -> RTCIceCandidate | None:
@@ -167,151 +51,160 @@ def candidate_from_json(text: str) -> RTCIceCandidate | None:
     return candidate
 
 
-def _trim_audio_jitter_buffer(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
-    """Hold one packet instead of four in the server's own audio receivers (-60 ms)."""
-    for transceiver in pc.getTransceivers():
-        receiver = transceiver.receiver
-        if receiver.track is track and hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
-            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]
+def remote_transport(
+    description: SessionDescription,
+) -> tuple[RTCIceParameters, RTCDtlsParameters, list[RTCIceCandidate]]:
+    """The peer's ICE and DTLS parameters (from its first bundled section) and candidates."""
+    for media in description.media:
+        if media.ice is not None and media.dtls is not None and media.port != 0:
+            candidates = [c for m in description.media for c in m.ice_candidates]
+            return media.ice, media.dtls, candidates
+    raise ValueError("the SDP has no section with ICE and DTLS parameters")
+
+
+def _primary_ssrcs(media: MediaDescription) -> list[int]:
+    rtx = {g.items[1] for g in media.ssrc_group if g.semantic == "FID" and len(g.items) > 1}
+    return [s.ssrc for s in media.ssrc if s.ssrc not in rtx]
+
+
+def _track_id(media: MediaDescription) -> str | None:
+    if media.msid and " " in media.msid:
+        return media.msid.split()[1]
+    for ssrc in media.ssrc:
+        if ssrc.msid and " " in ssrc.msid:
+            return ssrc.msid.split()[1]
+    return None
+
+
+def _track_type(info: models_pb2.TrackInfo | None, kind: str) -> int:
+    if info is not None and info.track_type:
+        return int(info.track_type)
+    return models_pb2.TRACK_TYPE_AUDIO if kind == "audio" else models_pb2.TRACK_TYPE_VIDEO
 
 
 class PublisherLink:
     """The server side of a participant's publisher connection.
 
     Args:
-        host: The address the server's ICE candidates use.
-        on_track: Called with each track the participant starts sending.
+        host: The address of the server's ICE candidate.
+        certificate: The server's DTLS certificate.
+        name: A label for logs.
+        track_info_of: The ``TrackInfo`` the participant announced for a section,
+            looked up by msid track id, media id and kind (``None`` if unknown).
+        on_track: Called with each new published track.
 
     """
 
-    def __init__(self, host: str, on_track: Callable[[MediaStreamTrack], None]) -> None:
-        self.host = host
-        self.pc = make_peer_connection()
+    def __init__(
+        self,
+        host: str,
+        certificate: RTCCertificate,
+        name: str,
+        track_info_of: Callable[[str | None, str, str], models_pb2.TrackInfo | None],
+        on_track: Callable[[Forwarder], None],
+    ) -> None:
+        self.transport = RtpTransport(host, certificate, f"{name} publisher")
+        self._track_info_of = track_info_of
+        self._on_track = on_track
+        self._session_id = new_session_id()
         self._lock = asyncio.Lock()
-
-        @self.pc.on("track")
-        def _on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio":
-                _trim_audio_jitter_buffer(self.pc, track)
-            on_track(track)
-
-    async def answer(self, offer_sdp: str) -> str:
-        """Apply the participant's offer and return the server's answer SDP."""
-        async with self._lock:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            force_host_candidates(self.pc, self.host)
-            answer = await self.pc.createAnswer()
-            await self.pc.setLocalDescription(answer)
-            return str(self.pc.localDescription.sdp)
-
-    async def add_candidate(self, candidate: RTCIceCandidate) -> None:
-        """Add a trickled remote candidate."""
-        await self.pc.addIceCandidate(candidate)
-
-    async def close(self) -> None:
-        """Close the connection (received tracks end)."""
-        await self.pc.close()
-
-
-class SubscriberLink:
-    """The server side of a participant's subscriber connection.
-
-    The server is the offerer: whenever tracks are added it sends a
-    ``subscriber_offer`` and waits for ``SendAnswer`` before offering again.
-
-    Args:
-        host: The address the server's ICE candidates use.
-        send_offer: Sends an offer SDP to the participant; returns ``False``
-            when the participant's socket is down (the offer is re-sent on reconnect).
-
-    """
-
-    def __init__(self, host: str, send_offer: Callable[[str], Awaitable[bool]]) -> None:
-        self.host = host
-        self.pc = make_peer_connection()
-        self._send_offer = send_offer
-        self._lock = asyncio.Lock()
-        self._senders: dict[SubscriptionKey, tuple[ForwardTrack, Forwarder]] = {}
-        self._dirty = False
-        self._counter = 0
-        self.offers_sent = 0
+        self._by_mid: dict[str, Forwarder] = {}
+        self._by_ssrc: dict[int, Forwarder] = {}
+        self._by_pt: dict[int, Forwarder] = {}
+        self._rtcp_ssrc = secrets.randbits(32)
 
     @property
-    def forwarded(self) -> dict[SubscriptionKey, str]:
-        """Track ids currently forwarded, by ``(publisher session id, track type)``."""
-        return {key: sink.id for key, (sink, _) in self._senders.items()}
+    def tracks(self) -> list[Forwarder]:
+        """The live published tracks."""
+        return [f for f in self._by_mid.values() if not f.ended]
 
-    async def sync(
-        self, wanted_fn: Callable[[], dict[SubscriptionKey, tuple[Forwarder, str]]]
-    ) -> None:
-        """Forward exactly the wanted sources, then offer if tracks were added.
-
-        Args:
-            wanted_fn: Returns the wanted sources (forwarder and track lookup
-                prefix by key); called under the link's lock so it sees fresh state.
-
-        """
+    async def answer(self, offer_sdp: str) -> str:
+        """Apply the participant's offer (first or renegotiated) and return the answer SDP."""
         async with self._lock:
-            wanted = wanted_fn()
-            for key, (sink, forwarder) in list(self._senders.items()):
-                want = wanted.get(key)
-                if want is None or want[0] is not forwarder:
-                    forwarder.remove_sink(sink)
-                    del self._senders[key]
-            added = False
-            for key, (forwarder, prefix) in wanted.items():
-                if key in self._senders or forwarder.ended:
+            offer = SessionDescription.parse(offer_sdp)
+            await self.transport.gather()
+            accepted = {}
+            for media in offer.media:
+                mid = media.rtp.muxId or ""
+                if media.kind not in ("audio", "video") or media.direction not in (
+                    "sendonly",
+                    "sendrecv",
+                ):
                     continue
-                self._counter += 1
-                name = f"{prefix}:{models_pb2.TrackType.Name(key[1])}:{self._counter}"  # type: ignore[arg-type]
-                sink = forwarder.add_sink(name)
-                transceiver = self.pc.addTransceiver(sink, direction="sendonly")
-                if sink.kind == "video":
-                    transceiver.setCodecPreferences(_h264_first())
-                self._senders[key] = (sink, forwarder)
-                added = True
-            if added:
-                await self._negotiate()
+                info = self._track_info_of(_track_id(media), mid, media.kind)
+                hint = info.codec.name if info is not None and info.HasField("codec") else None
+                codec = choose_codec(media, hint)
+                if codec is None:
+                    names = [c.mimeType for c in media.rtp.codecs]
+                    logger.warning("SFU: no forwardable codec offered in {}", names)
+                    continue
+                accepted[mid] = codec
+                self._update_track(mid, media, codec, _track_type(info, media.kind))
+            self._register()
+            ice, dtls, candidates = remote_transport(offer)
+            role = "server" if dtls.role == "client" else "client"
+            answer = build_answer(offer, accepted, self.transport, role, self._session_id)
+            self.transport.start(ice, dtls, candidates, controlling=ice.iceLite, dtls_role=role)
+            logger.trace("SFU: publisher offer\n{}\nanswer\n{}", offer_sdp, answer)
+            return answer
 
-    async def _negotiate(self) -> None:
-        if self.pc.signalingState != "stable":
-            self._dirty = True
+    def _update_track(self, mid: str, media: MediaDescription, codec: Any, track_type: int) -> None:
+        current = self._by_mid.get(mid)
+        if (
+            current is not None
+            and current.track_type == track_type
+            and current.codec.mimeType == codec.mimeType
+        ):
+            for ssrc in _primary_ssrcs(media):
+                self._by_ssrc[ssrc] = current
             return
-        self._dirty = False
-        force_host_candidates(self.pc, self.host)
-        offer = await self.pc.createOffer()
-        await self.pc.setLocalDescription(offer)
-        await self._offer()
+        if current is not None:
+            current.stop()
+        forwarder = Forwarder(media.kind, codec, track_type, self._send_pli)
+        self._by_mid[mid] = forwarder
+        for ssrc in _primary_ssrcs(media):
+            self._by_ssrc[ssrc] = forwarder
+        self._on_track(forwarder)
 
-    async def _offer(self) -> None:
-        if await self._send_offer(str(self.pc.localDescription.sdp)):
-            self.offers_sent += 1
+    def _register(self) -> None:
+        live = {f for f in self._by_mid.values() if not f.ended}
+        self._by_ssrc = {s: f for s, f in self._by_ssrc.items() if f in live}
+        # A packet whose SSRC the SDP did not name is routed by payload type only where
+        # one live track has that type: two VP8 tracks (camera and screen share) leave an
+        # unknown SSRC unattributable, so it waits until an offer names it.
+        by_pt: dict[int, list[Forwarder]] = {}
+        for forwarder in live:
+            by_pt.setdefault(int(forwarder.codec.payloadType or 0), []).append(forwarder)
+        self._by_pt = {pt: found[0] for pt, found in by_pt.items() if len(found) == 1}
+        # aiortc's router passes on only packets whose payload type is registered.
+        self.transport.register_receiver(self, list(self._by_ssrc), list(by_pt))
 
-    async def on_answer(self, sdp: str) -> None:
-        """Apply the participant's answer, then offer again if more changed meanwhile."""
-        async with self._lock:
-            if self.pc.signalingState != "have-local-offer":
-                logger.debug("subscriber answer ignored in state {}", self.pc.signalingState)
+    def _send_pli(self, media_ssrc: int) -> None:
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=self._rtcp_ssrc, media_ssrc=media_ssrc)
+        asyncio.ensure_future(self.transport.send(bytes(packet)))
+
+    async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        forwarder = self._by_ssrc.get(packet.ssrc)
+        if forwarder is None:
+            forwarder = self._by_pt.get(packet.payload_type)
+            if forwarder is None:
                 return
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-            if self._dirty:
-                await self._negotiate()
+            self._by_ssrc[packet.ssrc] = forwarder  # pinned until an offer says otherwise
+        if not forwarder.ended:
+            await forwarder.handle(packet)
 
-    async def resend_pending(self) -> None:
-        """Re-send an unanswered offer, or send one for changes made while offline."""
-        async with self._lock:
-            if self.pc.signalingState == "have-local-offer":
-                await self._offer()
-            elif self._dirty:
-                await self._negotiate()
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        """Sender reports from the publisher: nothing to do (no lip sync here)."""
+
+    def _handle_disconnect(self) -> None:
+        for forwarder in self._by_mid.values():
+            forwarder.stop()
 
     async def add_candidate(self, candidate: RTCIceCandidate) -> None:
         """Add a trickled remote candidate."""
-        await self.pc.addIceCandidate(candidate)
+        await self.transport.add_candidate(candidate)
 
     async def close(self) -> None:
-        """Stop every forwarded track and close the connection."""
-        for sink, forwarder in self._senders.values():
-            forwarder.remove_sink(sink)
-        self._senders.clear()
-        await self.pc.close()
+        """Close the connection; every published track ends."""
+        self._handle_disconnect()
+        await self.transport.close()

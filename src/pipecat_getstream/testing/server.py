@@ -12,24 +12,25 @@ from aiohttp import web
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from loguru import logger
 
-from pipecat_getstream.speedups import install_fast_audio_level
 from pipecat_getstream.testing.auth import Authenticator
 from pipecat_getstream.testing.coordinator import Coordinator
 from pipecat_getstream.testing.coordinator_ws import drop_connections
 from pipecat_getstream.testing.faults import FaultState
 from pipecat_getstream.testing.runtime import LoopThread
+from pipecat_getstream.testing.server_people import PeopleMixin
 from pipecat_getstream.testing.sfu import Sfu
 from pipecat_getstream.testing.sfu_signal import sfu_routes
 from pipecat_getstream.testing.state import ServerState
 from pipecat_getstream.testing.twirp import twirp_routes
 
 
-class LocalStreamServer:
+class LocalStreamServer(PeopleMixin):
     """An in-process stand-in for GetStream's cloud (coordinator + SFU).
 
     The unmodified GetStream SDK talks to it as to the cloud: coordinator REST
     and WebSocket, SFU signaling WebSocket and Twirp, and WebRTC media through
-    an aiortc forwarding unit. It runs on its own thread with its own asyncio
+    a forwarding unit that relays RTP packets without decoding them (Opus, VP8,
+    VP9, H.264), as a real SFU does. It runs on its own thread with its own asyncio
     loop, so callers on any loop (or none) can use it. All traffic stays on
     the given host; media candidates are on ``127.0.0.1``.
 
@@ -62,7 +63,9 @@ class LocalStreamServer:
     ) -> None:
         self.host = host
         self.api_key = api_key or f"local{secrets.token_hex(8)}"
-        self.api_secret = api_secret or secrets.token_urlsafe(48)
+        # Hex, like the key: a URL-safe token may start with "-", which a command line
+        # (``--api-secret -x...``) takes for an option.
+        self.api_secret = api_secret or secrets.token_hex(32)
         self.fast_reconnect_deadline_s = fast_reconnect_deadline_s
         self.ice_host = ice_host
         self._requested_port = port
@@ -118,7 +121,6 @@ class LocalStreamServer:
         """
         with self._lock:
             if not self.running:
-                install_fast_audio_level()
                 self._loop_thread.start(self._startup)
                 logger.info("LocalStreamServer listening on {}", self.base_url)
             return self
@@ -263,6 +265,15 @@ class LocalStreamServer:
 
         return self._loop_thread.run(read())
 
+    def coordinator_connection_ids(self, user_id: str) -> list[str]:
+        """Connection ids of a user's open coordinator WebSockets (a reconnect gets a new one)."""
+
+        async def read() -> list[str]:
+            conns = self._state.connections.values()
+            return [c.connection_id for c in conns if c.user_id == user_id]
+
+        return self._loop_thread.run(read())
+
     def coordinator_connections(self, user_id: str | None = None) -> int:
         """Open coordinator WebSockets (all, or one user's)."""
 
@@ -307,30 +318,30 @@ class LocalStreamServer:
 
         return self._loop_thread.run(end())
 
-    def remove_participant(self, call_type: str, call_id: str, user_id: str) -> int:
-        """Kick a user out of a call.
+    def set_media_faults(
+        self, drop_fraction: float = 0.0, delay_ms: int = 0, *, user_id: str | None = None
+    ) -> None:
+        """Drop a fraction of forwarded RTP packets and/or delay every forwarded packet.
 
-        Sends ``call_ended`` (reason kicked) to the user and ``participant_left`` to
-        the others. Returns the number of sessions removed.
+        Faults act on packets, as a lossy or slow network would: a dropped video
+        packet can be recovered by the receiver's NACK (the server retransmits
+        from its history); a dropped audio packet is lost.
+
+        Args:
+            drop_fraction: Fraction (0..1) of packets dropped.
+            delay_ms: Milliseconds added to each packet.
+            user_id: Apply to the media this participant receives only; ``None``
+                sets the faults of everyone without faults of their own. With no
+                arguments at all every fault is cleared.
+
+        Raises:
+            ValueError: If an argument is out of range.
+
         """
-
-        async def kick() -> int:
-            call = self._state.find_call(call_type, call_id)
-            if call is None or self._sfu is None:
-                return 0
-            sessions = [s for s in call.sessions.values() if s.user_id == user_id and not s.gone]
-            for session in sessions:
-                await self._sfu.kick(session)
-            return len(sessions)
-
-        return self._loop_thread.run(kick())
-
-    def set_media_faults(self, drop_fraction: float = 0.0, delay_ms: int = 0) -> None:
-        """Drop a fraction of forwarded media frames and/or delay every forwarded frame.
-
-        Applies per subscriber to audio and video; ``set_media_faults()`` clears both.
-        """
-        self._faults.set_media(drop_fraction, delay_ms)
+        if user_id is None and drop_fraction == 0.0 and delay_ms == 0:
+            self._faults.clear_media()
+            return
+        self._faults.set_media(drop_fraction, delay_ms, user_id)
 
     def fail_next_requests(self, n: int, status: int = 503) -> None:
         """Make the next ``n`` coordinator REST calls (any endpoint) fail with ``status``.

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiortc.mediastreams import MediaStreamTrack
+from aiortc import RTCCertificate
 from getstream.video.rtc.pb.stream.video.sfu.event import events_pb2
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from getstream.video.rtc.pb.stream.video.sfu.signal_rpc import signal_pb2
@@ -15,8 +16,13 @@ from loguru import logger
 
 from pipecat_getstream.testing.auth import Authenticator
 from pipecat_getstream.testing.faults import FaultState
-from pipecat_getstream.testing.media import Forwarder, PublisherLink, SubscriberLink
+from pipecat_getstream.testing.forwarding import Forwarder
+from pipecat_getstream.testing.media import PublisherLink
+from pipecat_getstream.testing.publish_options import publish_options
+from pipecat_getstream.testing.sdp_media import receive_codecs
+from pipecat_getstream.testing.speakers import CallSpeakers, dominant_speaker_event
 from pipecat_getstream.testing.state import CallRecord, ServerState, SfuSession
+from pipecat_getstream.testing.subscriber_link import SubscriberLink
 
 NORMAL_CLOSE = 1000
 
@@ -55,7 +61,15 @@ class Sfu:
         self.faults = faults
         self.ice_host = ice_host
         self.deadline_s = deadline_s
+        self.certificate = RTCCertificate.generateCertificate()
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Users whose new signaling sockets are refused (a device that lost its network).
+        self.cut_off: set[str] = set()
+        self.speakers = CallSpeakers(
+            lambda s: self.spawn(self.broadcast(s.call, dominant_speaker_event(s)))
+        )
+        #: Awaited with each session that leaves and why (the coordinator's event).
+        self.on_left: Callable[[SfuSession, str], Awaitable[None]] | None = None
 
     # ----------------------------------------------------------------- events
     async def send(self, session: SfuSession, event: events_pb2.SfuEvent) -> bool:
@@ -92,11 +106,13 @@ class Sfu:
             participant_count=models_pb2.ParticipantCount(total=len(live)),
         )
         state.started_at.FromSeconds(int(min((s.joined_at for s in live), default=0)))
+        # SDK 7.x publishes only codecs listed here; 3.x-6.x ignore the list.
         return events_pb2.SfuEvent(
             join_response=events_pb2.JoinResponse(
                 call_state=state,
                 reconnected=reconnected,
                 fast_reconnect_deadline_seconds=self.deadline_s,
+                publish_options=publish_options(),
             )
         )
 
@@ -118,12 +134,16 @@ class Sfu:
         if call is None:
             raise SfuError(models_pb2.ERROR_CODE_CALL_NOT_FOUND, "call not found")
         user_id = str(info.user_id)
+        if user_id in self.cut_off:
+            raise SfuError(models_pb2.ERROR_CODE_PERMISSION_DENIED, "cut off by a test fault")
         session = call.sessions.get(req.session_id)
         if session is not None and session.user_id != user_id:
             raise SfuError(
                 models_pb2.ERROR_CODE_PERMISSION_DENIED, "session belongs to another user"
             )
         if session is not None and not session.gone:
+            if req.subscriber_sdp:
+                session.receive_codecs = receive_codecs(req.subscriber_sdp)
             if session.deadline is not None:
                 session.deadline.cancel()
                 session.deadline = None
@@ -153,7 +173,16 @@ class Sfu:
                 models_pb2.ERROR_CODE_PARTICIPANT_RECONNECT_FAILED,
                 "the session has ended; join the call again",
             )
+        previous = call.sessions.get(req.reconnect_details.previous_session_id)
+        if previous is not None and previous.user_id == user_id and not previous.gone:
+            # A rejoin (SDK 7.x after a lost socket) replaces the session it names.
+            await self.leave(previous, "replaced by a rejoin")
         session = SfuSession(call=call, user_id=user_id, session_id=req.session_id)
+        user = self.state.users.get(user_id)
+        if user is not None:
+            session.name, session.image = user.name or "", user.image or ""
+            session.custom = dict(user.custom)
+        session.receive_codecs = receive_codecs(req.subscriber_sdp)
         session.ws, session.request = ws, request
         session.rest_join_mark = call.rest_joins.get(user_id, 0)
         call.sessions[session.session_id] = session
@@ -206,7 +235,10 @@ class Sfu:
         await self._close_media(session)
         if session.ws is not None and not session.ws.closed:
             self.spawn(session.ws.close(code=NORMAL_CLOSE))
+        self.speakers.forget(session)
         if notify:
+            if self.on_left is not None:
+                await self.on_left(session, reason)
             left = events_pb2.ParticipantLeft(call_cid=call.cid, participant=session.participant())
             await self.broadcast(call, events_pb2.SfuEvent(participant_left=left))
             await self.refresh(call)
@@ -257,7 +289,13 @@ class Sfu:
         for info in req.tracks:
             session.tracks[info.track_id] = info
         if session.publisher is None:
-            session.publisher = PublisherLink(self.ice_host, lambda t: self._on_track(session, t))
+            session.publisher = PublisherLink(
+                self.ice_host,
+                self.certificate,
+                session.user_id,
+                session.track_info,
+                lambda forwarder: self._on_track(session, forwarder),
+            )
         sdp = await session.publisher.answer(req.sdp)
         for info in req.tracks:
             if info.track_type in session.published_types:
@@ -274,19 +312,18 @@ class Sfu:
             )
         return signal_pb2.SetPublisherResponse(sdp=sdp, session_id=session.session_id)
 
-    def _on_track(self, session: SfuSession, track: MediaStreamTrack) -> None:
-        info = session.tracks.get(track.id)
-        if info is not None:
-            track_type = int(info.track_type)
-        elif track.kind == "audio":
-            track_type = models_pb2.TRACK_TYPE_AUDIO
-        else:
-            track_type = models_pb2.TRACK_TYPE_VIDEO
-        old = session.published.get(track_type)
-        if old is not None:
+    def _on_track(self, session: SfuSession, forwarder: Forwarder) -> None:
+        old = session.published.get(forwarder.track_type)
+        if old is not None and old is not forwarder:
             old.stop()
-        session.published[track_type] = Forwarder(track, self.faults)
-        logger.debug("SFU: receiving {} track {} from {}", track.kind, track.id, session.user_id)
+        session.published[forwarder.track_type] = forwarder
+        self.speakers.watch(session, forwarder)
+        logger.debug(
+            "SFU: receiving {} ({}) from {}",
+            models_pb2.TrackType.Name(forwarder.track_type),  # type: ignore[arg-type]
+            forwarder.codec_name,
+            session.user_id,
+        )
         self.spawn(self.refresh(session.call))
 
     async def update_subscriptions(
@@ -312,7 +349,14 @@ class Sfu:
                 offer = events_pb2.SubscriberOffer(sdp=sdp)
                 return await self.send(s, events_pb2.SfuEvent(subscriber_offer=offer))
 
-            session.subscriber = SubscriberLink(self.ice_host, send_offer)
+            session.subscriber = SubscriberLink(
+                self.ice_host,
+                self.certificate,
+                session.user_id,
+                send_offer,
+                self.faults,
+                session.receive_codecs,
+            )
         try:
             await session.subscriber.sync(lambda: self._wanted(session))
         except Exception:

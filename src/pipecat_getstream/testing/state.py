@@ -14,12 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
 if TYPE_CHECKING:
-    from pipecat_getstream.testing.media import Forwarder, PublisherLink, SubscriberLink
+    from pipecat_getstream.testing.forwarding import Forwarder
+    from pipecat_getstream.testing.media import PublisherLink
+    from pipecat_getstream.testing.subscriber_link import SubscriberLink
 
 KNOWN_CALL_TYPES = frozenset({"default", "audio_room", "livestream", "development"})
+
+
+_AUDIO_TYPES = (models_pb2.TRACK_TYPE_AUDIO, models_pb2.TRACK_TYPE_SCREEN_SHARE_AUDIO)
+
+
+def _kind_of(track_type: int) -> str:
+    return "audio" if track_type in _AUDIO_TYPES else "video"
 
 
 def now_ns() -> int:
@@ -91,15 +101,20 @@ class SfuSession:
         ws: The current signaling socket (``None`` while disconnected).
         request: The HTTP request of that socket (used to abort it).
         tracks: TrackInfo announced by SetPublisher, by track id.
-        published: The current media source per track type.
+        published: The current published track per track type.
         published_types: Track types announced, in order.
         subscriptions: Desired ``(publisher session id, track type)`` pairs.
         publisher: The server side of the participant's publisher connection.
         subscriber: The server side of the participant's subscriber connection.
+        receive_codecs: Codec names the participant's SDK can receive (from the
+            SDP it sent with its join); ``None`` when it sent none.
         deadline: Task that ends the session if it does not reconnect in time.
         rest_join_mark: The user's REST join count when the socket last joined
             (a REST join in between means the SDK rebuilt its connections).
         gone: Whether the session has left.
+        name: The user's display name when the session joined or last updated.
+        image: The user's image URL, likewise.
+        custom: The user's custom data, likewise.
 
     """
 
@@ -116,15 +131,31 @@ class SfuSession:
     subscriptions: set[tuple[str, int]] = field(default_factory=set)
     publisher: PublisherLink | None = None
     subscriber: SubscriberLink | None = None
+    receive_codecs: set[str] | None = None
     deadline: asyncio.Task[None] | None = None
     rest_join_mark: int = 0
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     gone: bool = False
+    name: str = ""
+    image: str = ""
+    custom: dict[str, Any] = field(default_factory=dict)
+
+    def track_info(self, track_id: str | None, mid: str, kind: str) -> models_pb2.TrackInfo | None:
+        """The announced track of a publisher section: by track id, else by kind or mid."""
+        info = self.tracks.get(track_id or "")
+        if info is not None:
+            return info
+        same_kind = [i for i in self.tracks.values() if _kind_of(int(i.track_type)) == kind]
+        if len(same_kind) == 1:
+            return same_kind[0]
+        return next((i for i in same_kind if i.mid == mid), None)
 
     def participant(self) -> models_pb2.Participant:
         """Return this session as the SFU's ``Participant`` protobuf."""
         joined = Timestamp()
         joined.FromNanoseconds(int(self.joined_at * 1e9))
+        custom = Struct()
+        custom.update(self.custom)
         return models_pb2.Participant(
             user_id=self.user_id,
             session_id=self.session_id,
@@ -132,7 +163,9 @@ class SfuSession:
             joined_at=joined,
             track_lookup_prefix=self.prefix,
             connection_quality=models_pb2.CONNECTION_QUALITY_EXCELLENT,
-            name=self.user_id,
+            name=self.name or self.user_id,
+            image=self.image,
+            custom=custom,
             roles=["user"],
         )
 
@@ -149,6 +182,8 @@ class ServerState:
         sfu_join_count: SFU sessions created (fresh joins, not reconnects).
         reconnect_count: Fast reconnects resumed on the SFU.
         custom_events: Custom events accepted, in order (cid, payload).
+        closed_captions: Closed captions accepted, in order (cid, acting user, caption).
+        rest_log: User upserts and call get-or-creates, in order (what, details).
 
     """
 
@@ -159,6 +194,8 @@ class ServerState:
     sfu_join_count: int = 0
     reconnect_count: int = 0
     custom_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    closed_captions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    rest_log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def ensure_user(self, user_id: str, **fields: Any) -> UserRecord:
         """Return the user, creating it (or updating the given fields) as needed."""

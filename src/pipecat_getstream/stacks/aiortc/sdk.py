@@ -1,18 +1,19 @@
-"""Everything that depends on GetStream SDK internals or version differences.
+"""The aiortc-era SDK objects: subscriptions, the routed ConnectionManager, leaving off-loop.
 
-Kept in one module so that a new SDK major touches this file (and ``events.py``) only.
-Supported: ``getstream[webrtc]`` 3.3.3 up to (not including) 7.
+Supported: ``getstream[webrtc]`` 3.3.3 up to (not including) 7. The transport's aiortc
+stack and :class:`~pipecat_getstream.testing.SimulatedParticipant` (on these SDKs) both use
+:class:`RoutedConnectionManager`. It relies on private SDK names
+(``_connect_coordinator_ws``, ``_coordinator_ws_client``, ``_ws_client``,
+``StreamAPIWS._client_id``); CI runs the suite on 6.1.1 and on the lowest supported
+version (3.3.3), the versions in between are not tested.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from importlib.metadata import version
 from typing import Any
-from urllib.parse import urlparse
 
-from getstream import AsyncStream
 from getstream.video.rtc.connection_manager import ConnectionManager
 from getstream.video.rtc.connection_utils import watch_call
 from getstream.video.rtc.coordinator.ws import StreamAPIWS
@@ -20,65 +21,23 @@ from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 from loguru import logger
 
-from pipecat_getstream.errors import GetstreamConfigError
+#: Coordinator events re-emitted on the manager as ``"coordinator_event"`` (the raw dict).
+COORDINATOR_EVENTS = (
+    "call.session_participant_left",
+    "call.kicked_user",
+    "call.blocked_user",
+)
 
 
-def sdk_version() -> tuple[int, ...]:
-    """The installed GetStream SDK version as a tuple of ints, e.g. ``(6, 1, 1)``."""
-    parts = []
-    for piece in version("getstream").split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
-
-
-def supports_token_auth() -> bool:
-    """Whether the SDK can act with a user token instead of the API secret (3.5.0+)."""
-    return sdk_version() >= (3, 5, 0)
-
-
-def make_stream_client(
-    api_key: str, api_secret: str | None, token: str | None, base_url: str
-) -> AsyncStream:
-    """Create the SDK's REST client, always with an explicit base URL.
-
-    An explicit ``base_url`` matters: the SDK falls back to the ``STREAM_BASE_URL``
-    environment variable when it is ``None``, and in this project's example that variable
-    names the browser join page, not the API.
-
-    Args:
-        api_key: GetStream API key.
-        api_secret: API secret (server-side mode), or ``None`` with a token.
-        token: Pre-minted user JWT, or ``None`` with the secret.
-        base_url: API base URL.
-
-    Returns:
-        The SDK's ``AsyncStream`` client.
-
-    """
-    if api_secret:
-        return AsyncStream(api_key=api_key, api_secret=api_secret, base_url=base_url)
-    if not supports_token_auth():
-        raise GetstreamConfigError(
-            "token-only authentication needs getstream>=3.5.0; pass api_secret instead"
-        )
-    return AsyncStream(api_key=api_key, token=token, base_url=base_url)  # type: ignore[call-arg]
-
-
-def coordinator_ws_uri(base_url: str) -> str:
-    """The coordinator WebSocket URL that belongs to an API base URL."""
-    parsed = urlparse(base_url)
-    scheme = "wss" if parsed.scheme == "https" else "ws"
-    return f"{scheme}://{parsed.netloc}/api/v2/connect"
-
-
-def subscription_config(audio: bool, video: bool) -> SubscriptionConfig:
+def subscription_config(audio: bool, video: bool, screen_share: bool = False) -> SubscriptionConfig:
     """Subscribe to the track types the pipeline consumes (the SDK default is none)."""
     types: list[int] = []
     if audio:
         types.append(models_pb2.TRACK_TYPE_AUDIO)
     if video:
         types.append(models_pb2.TRACK_TYPE_VIDEO)
+    if screen_share:
+        types.append(models_pb2.TRACK_TYPE_SCREEN_SHARE)
     return SubscriptionConfig(default=TrackSubscriptionConfig(track_types=types))
 
 
@@ -94,24 +53,39 @@ class RoutedConnectionManager(ConnectionManager):
         *args: Passed to ``ConnectionManager``.
         coordinator_uri: The coordinator WebSocket URL.
         user_token: The user token for the socket when the client has no secret.
+        user_name: The bot's display name, sent with the socket's user details.
+        coordinator_events: The coordinator event types re-emitted as ``"coordinator_event"``.
         **kwargs: Passed to ``ConnectionManager``.
 
     """
 
     def __init__(
-        self, *args: Any, coordinator_uri: str, user_token: str | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        coordinator_uri: str,
+        user_token: str | None = None,
+        user_name: str | None = None,
+        coordinator_events: tuple[str, ...] = COORDINATOR_EVENTS,
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self._coordinator_uri = coordinator_uri
         self._user_token = user_token
+        self._user_name = user_name
+        self._coordinator_events = coordinator_events
 
     async def _connect_coordinator_ws(self) -> None:
         ws_kwargs: dict[str, Any] = {"uri": self._coordinator_uri}
         if self._user_token is not None:
             ws_kwargs["user_token"] = self._user_token
-        client = StreamAPIWS(self.call, {"id": self.user_id}, **ws_kwargs)
+        details: dict[str, Any] = {"id": self.user_id}
+        if self._user_name:
+            details["name"] = self._user_name
+        client = StreamAPIWS(self.call, details, **ws_kwargs)
         self._coordinator_ws_client = client
         client.on("custom", functools.partial(self.emit, "custom"))
+        for name in self._coordinator_events:
+            client.on(name, functools.partial(self.emit, "coordinator_event"))
         await client.connect()
         client_id = getattr(client, "_client_id", None)
         if self.user_id is None or client_id is None:
@@ -167,3 +141,33 @@ async def wait_for_closed_sockets(timeout: float = 5.0) -> None:
     pending = [future for future in _closing if future.get_loop() is loop]
     if pending:
         await asyncio.wait(pending, timeout=timeout)
+
+
+async def subscribe_screen_shares(manager: ConnectionManager, config: SubscriptionConfig) -> bool:
+    """Switch a joined manager to ``config`` and subscribe to screen shares already published.
+
+    The SDK applies its subscription config only as tracks are published, and re-sends a
+    cached list; this replaces the config (private ``_subscription_manager``), adds the
+    screen shares of participants already in the call to the list, and re-sends it.
+
+    Returns:
+        ``False`` when the SDK's internals are not the expected ones (nothing changed).
+
+    """
+    subscriptions = getattr(manager, "_subscription_manager", None)
+    details = getattr(subscriptions, "_subscribed_track_details", None)
+    generate = getattr(subscriptions, "_generate_subscription_details_for_participants", None)
+    update = getattr(subscriptions, "_update_subscriptions", None)
+    if subscriptions is None or details is None or generate is None or update is None:
+        return False
+    subscriptions._subscription_config = config
+    have = {(d.user_id, d.session_id, d.track_type) for d in details}
+    for detail in generate():
+        key = (detail.user_id, detail.session_id, detail.track_type)
+        if detail.track_type == models_pb2.TRACK_TYPE_SCREEN_SHARE and key not in have:
+            details.append(detail)
+    try:
+        await update()
+    except Exception as exc:
+        logger.warning(f"subscribing to screen shares failed: {exc!r}")
+    return True

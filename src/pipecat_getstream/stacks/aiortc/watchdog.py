@@ -16,7 +16,7 @@ from typing import Any
 
 from loguru import logger
 
-from pipecat_getstream.sdk import close_signaling_in_background
+from pipecat_getstream.stacks.aiortc.sdk import close_signaling_in_background
 
 
 def signaling_dead(manager: Any) -> bool:

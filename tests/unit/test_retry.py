@@ -1,0 +1,85 @@
+"""with_backoff: which errors are retried, how often, how long it waits, what it raises."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipecat_getstream.errors import GetstreamConfigError, GetstreamConnectionError
+from pipecat_getstream.retry import with_backoff
+
+
+class HttpError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"status {status}")
+        self.status_code = status
+
+
+def flaky(errors: list[BaseException]):
+    """An attempt that raises each of ``errors`` in turn, then succeeds."""
+    calls: list[int] = []
+
+    async def attempt() -> None:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+
+    return attempt, calls
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    waited: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        waited.append(delay)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return waited
+
+
+async def test_server_errors_rate_limits_and_network_faults_are_retried_with_doubling(sleeps):
+    attempt, calls = flaky([HttpError(503), HttpError(429), ConnectionResetError("reset")])
+    cleanups: list[int] = []
+
+    async def cleanup() -> None:
+        cleanups.append(1)
+
+    await with_backoff(attempt, attempts=5, cleanup=cleanup, what="join", first_delay=0.5)
+    assert len(calls) == 4 and len(cleanups) == 3
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+async def test_client_errors_fail_at_once_with_the_status(sleeps):
+    attempt, calls = flaky([HttpError(403)])
+
+    async def cleanup() -> None:
+        pass
+
+    with pytest.raises(GetstreamConnectionError, match="could not join: HTTP 403"):
+        await with_backoff(attempt, attempts=5, cleanup=cleanup, what="join")
+    assert len(calls) == 1 and sleeps == []
+
+
+async def test_attempts_run_out(sleeps):
+    attempt, calls = flaky([HttpError(502)] * 5)
+
+    async def cleanup() -> None:
+        pass
+
+    with pytest.raises(GetstreamConnectionError, match="502"):
+        await with_backoff(attempt, attempts=3, cleanup=cleanup, what="join", first_delay=0.1)
+    assert len(calls) == 3 and sleeps == [0.1, 0.2]
+
+
+async def test_config_errors_are_never_retried_nor_wrapped(sleeps):
+    attempt, calls = flaky([GetstreamConfigError("bad call id")])
+    cleaned: list[int] = []
+
+    async def cleanup() -> None:
+        cleaned.append(1)
+
+    with pytest.raises(GetstreamConfigError, match="bad call id"):
+        await with_backoff(attempt, attempts=3, cleanup=cleanup, what="join")
+    assert len(calls) == 1 and cleaned == [] and sleeps == []
