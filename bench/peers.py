@@ -87,6 +87,17 @@ class Peers:
             return rec.last_loud(since, end)
         return rec.speech(since, end)
 
+    async def hearing(self, user: str) -> dict[str, Any]:
+        """Diagnostics: what ``user`` received, by sender (``?``: audio its SDK could not
+        attribute), and which senders it knows; for the error of a scenario that stalls."""
+        person = self.people.get(user)
+        if person is None:
+            return {"error": f"{user} is not in this process"}
+        return {
+            sender: {"chunks": len(rec.times), "onsets": len(rec.onsets())}
+            for sender, rec in person.heard.items()
+        }
+
     async def speech_all(
         self, pairs: list[list[str]], since: float, until: float, series: bool = False
     ) -> list[dict[str, Any]]:
@@ -116,7 +127,17 @@ def main() -> None:
     peers = Peers()
     handlers = {
         name: getattr(peers, name)
-        for name in ("init", "join", "leave", "clear", "sent", "heard", "speech_all", "stats")
+        for name in (
+            "init",
+            "join",
+            "leave",
+            "clear",
+            "sent",
+            "heard",
+            "hearing",
+            "speech_all",
+            "stats",
+        )
     }
     asyncio.run(serve(handlers))
 

@@ -23,7 +23,7 @@ import asyncio
 from typing import Any
 
 from bench.harness import Ctx, new_call, wait_for
-from bench.scen_latency import hears, match, measure_path, summarize
+from bench.scen_latency import hears, match, measure_path, never_heard, summarize
 
 
 async def run(ctx: Ctx) -> dict[str, Any]:
@@ -39,7 +39,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
         ],
     )
     if not await wait_for(lambda: hears(ctx, "listener", "alice"), 20):
-        raise RuntimeError("the listener never heard alice")
+        raise await never_heard(ctx, "listener", "alice")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     t_path = (await ctx.P.call("stats"))["t"]
     await asyncio.sleep(min(reps, 6) + 0.8)

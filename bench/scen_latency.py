@@ -77,6 +77,12 @@ async def hears(ctx: Ctx, listener: str, talker: str) -> bool:
     return bool(await ctx.P.call("heard", user=listener, sender=talker))
 
 
+async def never_heard(ctx: Ctx, listener: str, talker: str) -> RuntimeError:
+    """The error for a listener that did not hear a talker, with what it did receive."""
+    hearing = await ctx.P.call("hearing", user=listener)
+    return RuntimeError(f"{listener} never heard {talker}; it received {hearing}")
+
+
 async def run(ctx: Ctx) -> dict[str, Any]:
     reps = int(ctx.settings["latency_reps"])
     call = new_call("lat")
@@ -95,7 +101,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     if not await wait_for(bot_hears, 20):
         raise RuntimeError("the bot never heard alice")
     if not await wait_for(lambda: hears(ctx, "bob", "alice"), 20):
-        raise RuntimeError("bob never heard alice")
+        raise await never_heard(ctx, "bob", "alice")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     # Input: Alice's bursts (one per second) reach Bob and the bot.
     t_in = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,19 @@ from bench.run import SCENARIOS
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(150)]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Log lines worth showing when the run fails (the processes' logs are long).
+NOTABLE = re.compile(r"WARNING|ERROR|joined|left|offer|answer|Traceback")
+
+
+def _log_excerpts(out: Path, lines: int = 120) -> str:
+    """The notable tail of every process log of the run, for a failure message."""
+    parts = []
+    for log in sorted((out / "tmp").glob("*.log")):
+        notable = [
+            line for line in log.read_text(errors="replace").splitlines() if NOTABLE.search(line)
+        ]
+        parts.append(f"--- {log.name}\n" + "\n".join(notable[-lines:]))
+    return "\n".join(parts)
 
 
 def test_quick_benchmark_produces_every_scenario_for_this_project(tmp_path: Path) -> None:
@@ -35,12 +49,12 @@ def test_quick_benchmark_produces_every_scenario_for_this_project(tmp_path: Path
         text=True,
         timeout=140,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:] + _log_excerpts(out)
     results = json.loads((out / "results.json").read_text())
     assert set(results["scenarios"]) == set(SCENARIOS)
     for scenario, key, *_ in ROWS:
         entry = results["scenarios"][scenario]["ours"]
-        assert "error" not in entry, f"{scenario}: {entry.get('error')}"
+        assert "error" not in entry, f"{scenario}: {entry.get('error')}\n{_log_excerpts(out)}"
         value = entry["headline"][key]
         if key == "first_n_with_underruns":
             assert value is None or isinstance(value, int)
