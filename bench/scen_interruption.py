@@ -23,7 +23,7 @@ import asyncio
 from typing import Any
 
 from bench.harness import Ctx, new_call, wait_for
-from bench.scen_latency import hears, match, measure_path, never_heard, summarize
+from bench.scen_latency import join_talker_and_listener, match, measure_path, summarize
 
 
 async def run(ctx: Ctx) -> dict[str, Any]:
@@ -31,15 +31,7 @@ async def run(ctx: Ctx) -> dict[str, Any]:
     utterance = float(ctx.settings["utterance_secs"])
     call = new_call("int")
     await ctx.B.call("start", call_ids=[call])
-    await ctx.P.call(
-        "join",
-        people=[
-            {"call_id": call, "user_id": "alice", "talk": "bursts", "freq": 440.0},
-            {"call_id": call, "user_id": "listener", "talk": "none"},
-        ],
-    )
-    if not await wait_for(lambda: hears(ctx, "listener", "alice"), 20):
-        raise await never_heard(ctx, "listener", "alice")
+    await join_talker_and_listener(ctx, call, "alice", "listener")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     t_path = (await ctx.P.call("stats"))["t"]
     await asyncio.sleep(min(reps, 6) + 0.8)

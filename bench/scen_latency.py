@@ -83,25 +83,35 @@ async def never_heard(ctx: Ctx, listener: str, talker: str) -> RuntimeError:
     return RuntimeError(f"{listener} never heard {talker}; it received {hearing}")
 
 
+async def join_talker_and_listener(
+    ctx: Ctx, call: str, talker: str, listener: str, wait_secs: float = 20.0
+) -> None:
+    """Join a silent listener, then a talker of 440 Hz bursts; return once it hears them.
+
+    The listener joins first: an aiortc-era SDK registers its event handlers only after
+    its signaling socket has delivered the join response, and drops what arrives before
+    (a participant joining in that instant would stay unknown to it). The bench measures
+    paths, not join races.
+    """
+    await ctx.P.call("join", people=[{"call_id": call, "user_id": listener, "talk": "none"}])
+    await ctx.P.call(
+        "join", people=[{"call_id": call, "user_id": talker, "talk": "bursts", "freq": 440.0}]
+    )
+    if not await wait_for(lambda: hears(ctx, listener, talker), wait_secs):
+        raise await never_heard(ctx, listener, talker)
+
+
 async def run(ctx: Ctx) -> dict[str, Any]:
     reps = int(ctx.settings["latency_reps"])
     call = new_call("lat")
     await ctx.B.call("start", call_ids=[call])
-    await ctx.P.call(
-        "join",
-        people=[
-            {"call_id": call, "user_id": "alice", "talk": "bursts", "freq": 440.0},
-            {"call_id": call, "user_id": "bob", "talk": "none"},
-        ],
-    )
+    await join_talker_and_listener(ctx, call, "alice", "bob")
 
     async def bot_hears() -> bool:
         return (await ctx.B.call("probe"))["0"]["frames"] > 10
 
     if not await wait_for(bot_hears, 20):
         raise RuntimeError("the bot never heard alice")
-    if not await wait_for(lambda: hears(ctx, "bob", "alice"), 20):
-        raise await never_heard(ctx, "bob", "alice")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     # Input: Alice's bursts (one per second) reach Bob and the bot.
     t_in = time.monotonic()

@@ -19,20 +19,12 @@ import time
 from typing import Any
 
 from bench.harness import Ctx, cpu_share, new_call, wait_for
-from bench.scen_latency import hears, measure_path
+from bench.scen_latency import hears, join_talker_and_listener, measure_path, never_heard
 
 
 async def _path(ctx: Ctx, reps: int) -> dict[str, Any]:
     call = new_call("srvlat")
-    await ctx.P.call(
-        "join",
-        people=[
-            {"call_id": call, "user_id": "lat-a", "talk": "bursts", "freq": 440.0},
-            {"call_id": call, "user_id": "lat-b", "talk": "none"},
-        ],
-    )
-    if not await wait_for(lambda: hears(ctx, "lat-b", "lat-a"), 20):
-        raise RuntimeError("the listener never heard the talker")
+    await join_talker_and_listener(ctx, call, "lat-a", "lat-b")
     await asyncio.sleep(float(ctx.settings["settle_secs"]))
     since = time.monotonic()
     await asyncio.sleep(reps + 0.8)
@@ -51,10 +43,12 @@ async def _add_pairs(ctx: Ctx, start: int, count: int) -> list[list[str]]:
             {"call_id": call, "user_id": b, "talk": "tone", "freq": 660.0},
         ]
         pairs += [[a, b], [b, a]]
-    await ctx.P.call("join", people=people, timeout=180)
+    # One side of every call first, then the other (see join_talker_and_listener).
+    await ctx.P.call("join", people=people[0::2], timeout=180)
+    await ctx.P.call("join", people=people[1::2], timeout=180)
     for listener, talker in pairs:
         if not await wait_for(lambda li=listener, ta=talker: hears(ctx, li, ta), 30):
-            raise RuntimeError(f"{listener} never heard {talker}")
+            raise await never_heard(ctx, listener, talker)
     return pairs
 
 
