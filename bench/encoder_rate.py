@@ -4,14 +4,14 @@ aiortc's Opus encoder always sends its input through a PyAV ``AudioResampler`` t
 stereo in 960-sample frames. Fed a 16 kHz track, that resampler's filter delay holds back
 part of every frame, so each encoded frame waits for the next input frame. And every
 ``resample()``/``encode()`` call pulls until FFmpeg answers ``EAGAIN``, which leaks PyAV's
-error message (see :mod:`pipecat_getstream.resample`).
+error message (see :mod:`pipecat_getstream.media.resample`).
 
 This measures, offline and deterministically, one pipeline's 16 kHz audio published two
 ways through aiortc's real encoder and decoder:
 
 * ``track16k``: written to a 16 kHz track (what the transport does today);
 * ``track48k-unpadded``: resampled to 48 kHz by
-  :class:`~pipecat_getstream.resample.StreamResampler` first, then written to a 48 kHz track;
+  :class:`~pipecat_getstream.media.resample.StreamResampler` first, then written to a 48 kHz track;
 * ``track48k``: the same through :class:`~pipecat_getstream.stacks.aiortc.opus_feed.Feed48k`,
   which pads the stream's start with the resampler's delay (what the transport does).
 
@@ -35,7 +35,7 @@ import numpy as np
 from aiortc.codecs.opus import OpusDecoder, OpusEncoder
 from aiortc.jitterbuffer import JitterFrame
 
-from pipecat_getstream.resample import StreamResampler
+from pipecat_getstream.media.resample import StreamResampler
 from pipecat_getstream.stacks.aiortc.opus_feed import Feed48k
 
 PIPELINE_RATE = 16000

@@ -3,8 +3,8 @@
 Run as ``python -m bench.peers`` (this project's environment). The local server runs in its
 own process (``python -m pipecat_getstream.testing``); the bots in a third. Participants are
 addressed by user id. The participants' aiortc senders use the vectorised audio level of
-:mod:`pipecat_getstream.speedups`, as the server does, so they leave more of the machine to
-the bots under test.
+:mod:`pipecat_getstream.speedups`, as the server does, so they leave more of
+the machine to the bots under test.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from pipecat_getstream.testing import LocalStreamServer
-from pipecat_getstream.testing.participant import SimulatedParticipant as KitParticipant
+from pipecat_getstream.testing.kit.participant import SimulatedParticipant as KitParticipant
 from pipecat_getstream.testing.signals import LOUD_RMS, SAMPLE_RATE, load_wav, rms
 
 __all__ = ["LOUD_RMS", "MIC_RATE", "SimulatedParticipant", "Track", "load_wav", "rms"]

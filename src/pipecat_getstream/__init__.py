@@ -21,7 +21,7 @@ from pipecat_getstream.errors import (
 
 if TYPE_CHECKING:
     from pipecat_getstream.params import GetstreamParams
-    from pipecat_getstream.participants import ParticipantInfo
+    from pipecat_getstream.people.participant_info import ParticipantInfo
     from pipecat_getstream.transport import GetstreamTransport
 
 __all__ = [
@@ -45,7 +45,7 @@ def __getattr__(name: str) -> Any:
 
         return GetstreamParams
     if name == "ParticipantInfo":
-        from pipecat_getstream.participants import ParticipantInfo
+        from pipecat_getstream.people.participant_info import ParticipantInfo
 
         return ParticipantInfo
     raise AttributeError(f"module 'pipecat_getstream' has no attribute {name!r}")

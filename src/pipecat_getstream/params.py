@@ -7,8 +7,8 @@ from typing import Any
 from pipecat.transports.base_transport import TransportParams
 from pydantic import Field
 
+from pipecat_getstream.call.validation import check_positive
 from pipecat_getstream.errors import GetstreamConfigError
-from pipecat_getstream.validation import check_positive
 
 
 class GetstreamParams(TransportParams):

@@ -9,22 +9,26 @@ from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_transport import BaseTransport
 
-from pipecat_getstream.captions import CaptionTarget, ClosedCaptions
-from pipecat_getstream.client import GetstreamClient
-from pipecat_getstream.dispatch import fit_arguments
-from pipecat_getstream.frames import BotConnectedFrame, ClientConnectedFrame, EndPipelineFrame
-from pipecat_getstream.input import GetstreamInputTransport
-from pipecat_getstream.output import GetstreamOutputTransport
-from pipecat_getstream.params import GetstreamParams, validate_params
-from pipecat_getstream.participants import ParticipantInfo, check_user_name
-from pipecat_getstream.stacks.base import CAMERA, SCREEN_VIDEO
-from pipecat_getstream.validation import (
+from pipecat_getstream.call.client import GetstreamClient
+from pipecat_getstream.call.dispatch import fit_arguments
+from pipecat_getstream.call.validation import (
     check_base_url,
     check_call_id,
     check_call_type,
     check_credentials,
     check_user_id,
 )
+from pipecat_getstream.params import GetstreamParams, validate_params
+from pipecat_getstream.people.participant_info import ParticipantInfo, check_user_name
+from pipecat_getstream.pipeline.captions import CaptionTarget, ClosedCaptions
+from pipecat_getstream.pipeline.frames import (
+    BotConnectedFrame,
+    ClientConnectedFrame,
+    EndPipelineFrame,
+)
+from pipecat_getstream.pipeline.input import GetstreamInputTransport
+from pipecat_getstream.pipeline.output import GetstreamOutputTransport
+from pipecat_getstream.stacks.base import CAMERA, SCREEN_VIDEO
 
 __all__ = ["GetstreamParams", "GetstreamTransport"]
 
@@ -233,7 +237,7 @@ class GetstreamTransport(BaseTransport):
             participant_id: The participant's user id.
 
         Returns:
-            A :class:`~pipecat_getstream.participants.ParticipantInfo`, or ``None`` when
+            A :class:`~pipecat_getstream.people.participant_info.ParticipantInfo`, or ``None`` when
             the participant is not in the call.
 
         """

@@ -7,14 +7,14 @@ from typing import Any
 from getstream import AsyncStream
 from getstream.models import CallRequest, UserRequest
 
-from pipecat_getstream.errors import GetstreamConfigError, GetstreamConnectionError
-from pipecat_getstream.validation import (
+from pipecat_getstream.call.validation import (
     check_base_url,
     check_call_id,
     check_call_type,
     check_user_id,
     require_text,
 )
+from pipecat_getstream.errors import GetstreamConfigError, GetstreamConnectionError
 
 __all__ = ["GetstreamRESTHelper"]
 

@@ -21,7 +21,7 @@ from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from pipecat_getstream import GetstreamTransport
-from pipecat_getstream.frames import InputTransportMessageFrame
+from pipecat_getstream.pipeline.frames import InputTransportMessageFrame
 from pipecat_getstream.transport import EVENTS, GetstreamParams
 
 

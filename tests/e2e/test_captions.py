@@ -15,7 +15,7 @@ from pipecat.frames.frames import (
     TTSTextFrame,
 )
 
-from pipecat_getstream.captions import sdk_supports_captions
+from pipecat_getstream.pipeline.captions import sdk_supports_captions
 from pipecat_getstream.testing import SimulatedParticipant
 from pipecat_getstream.testing.signals import tone
 from tests.e2e.bot import Bot, wait_until

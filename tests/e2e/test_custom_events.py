@@ -5,7 +5,10 @@ import uuid
 import pytest
 
 from pipecat_getstream import GetstreamNotConnectedError
-from pipecat_getstream.frames import OutputTransportMessageFrame, OutputTransportMessageUrgentFrame
+from pipecat_getstream.pipeline.frames import (
+    OutputTransportMessageFrame,
+    OutputTransportMessageUrgentFrame,
+)
 from tests.e2e.bot import Bot, wait_until
 from tests.e2e.human import Human
 

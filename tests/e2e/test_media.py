@@ -83,7 +83,7 @@ async def test_input_sample_rate_is_honoured(local_server):
 async def test_interruption_silences_the_bot(local_server):
     call_id = new_call()
     async with Bot(local_server, call_id) as bot, Human(local_server, call_id, "alice") as human:
-        from pipecat_getstream.frames import InterruptionFrame
+        from pipecat_getstream.pipeline.frames import InterruptionFrame
 
         await bot.say(tone(440, 10.0, rate=16000))
         heard = human.from_user("pipecat-bot")

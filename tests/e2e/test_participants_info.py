@@ -12,7 +12,7 @@ import pytest
 from getstream import AsyncStream
 from getstream.models import UserRequest
 
-from pipecat_getstream.participants import ParticipantInfo
+from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks import stack_name
 from pipecat_getstream.testing import LocalStreamServer
 from tests.e2e.bot import Bot, wait_until

@@ -9,7 +9,7 @@ tests use; ``SdkKit.participant`` builds the implementation for the installed SD
 
 In both, only the coordinator WebSocket URL is routed to the local server (the SDKs
 hard-code the cloud's), by the project's routed managers
-(:mod:`pipecat_getstream.stacks.aiortc.sdk`, :mod:`pipecat_getstream.testing.routed_manager`);
+(:mod:`pipecat_getstream.stacks.aiortc.sdk`, :mod:`tests.server.routed_manager`);
 everything else is the stock SDK. ``peer.py`` runs it in the project's environment of the
 other SDK generation.
 """

@@ -12,8 +12,8 @@ from getstream import AsyncStream
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 
 from pipecat_getstream.stacks.aiortc.sdk import RoutedConnectionManager
-from pipecat_getstream.testing.participant_aiortc import AiortcBackend
-from pipecat_getstream.testing.routed_manager import NoCoordinatorManager
+from pipecat_getstream.testing.kit.aiortc_backend import AiortcBackend
+from tests.server.routed_manager import NoCoordinatorManager
 
 from .sdk_participant import Participant, ServerAddress
 

@@ -14,8 +14,8 @@ from getstream import AsyncStream
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 from getstream.video.rtc.video_forwarder import VideoForwarder
 
-from pipecat_getstream.testing.participant_rust import RustBackend
-from pipecat_getstream.testing.routed_manager import RoutedConnectionManager7
+from pipecat_getstream.testing.kit.rust_backend import RustBackend
+from tests.server.routed_manager import RoutedConnectionManager7
 
 from .sdk_participant import KIND_NAMES, Participant, ServerAddress
 

@@ -6,7 +6,7 @@ from itertools import count
 
 import pytest
 
-from pipecat_getstream.audio_in import InputAudioFeed
+from pipecat_getstream.media.audio_in import InputAudioFeed
 
 _ids = count(1)
 

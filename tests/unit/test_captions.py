@@ -6,8 +6,8 @@ import asyncio
 
 from pipecat.frames.frames import BotStoppedSpeakingFrame, TTSTextFrame
 
-from pipecat_getstream.captions import Caption, CaptionTarget, ClosedCaptions
-from pipecat_getstream.frames import InterruptionFrame
+from pipecat_getstream.pipeline.captions import Caption, CaptionTarget, ClosedCaptions
+from pipecat_getstream.pipeline.frames import InterruptionFrame
 
 TARGET = CaptionTarget("key", "secret", None, "http://127.0.0.1:1", "default", "c1", "bot")
 

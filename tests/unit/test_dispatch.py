@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pipecat_getstream.dispatch import EventDispatcher, fit_arguments
+from pipecat_getstream.call.dispatch import EventDispatcher, fit_arguments
 
 
 async def test_events_are_delivered_in_order_one_at_a_time():

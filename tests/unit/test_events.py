@@ -1,4 +1,4 @@
-from pipecat_getstream.events import ParticipantRegistry
+from pipecat_getstream.people.registry import ParticipantRegistry
 
 
 def names(events):

@@ -7,10 +7,14 @@ from typing import Any
 
 import pytest
 
-from pipecat_getstream.dispatch import fit_arguments
-from pipecat_getstream.leave_reasons import DepartureReasons, reason_from_text, reason_hint
-from pipecat_getstream.participants import CallPeople, ParticipantInfo, participant_info
-from pipecat_getstream.testing.call_events import KICKED_REASON, LEFT_REASON, TIMEOUT_REASON
+from pipecat_getstream.call.dispatch import fit_arguments
+from pipecat_getstream.people.departures import DepartureReasons, reason_from_text, reason_hint
+from pipecat_getstream.people.participant_info import CallPeople, ParticipantInfo, participant_info
+from pipecat_getstream.testing.server.coordinator.call_events import (
+    KICKED_REASON,
+    LEFT_REASON,
+    TIMEOUT_REASON,
+)
 
 
 @pytest.mark.parametrize(

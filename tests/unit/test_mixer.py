@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from pipecat_getstream.mixer import ParticipantMixer, TickClock, mixed_chunks
+from pipecat_getstream.media.mixer import ParticipantMixer, TickClock, mixed_chunks
 
 RATE = 16000
 CHUNK = 320  # 20 ms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipecat_getstream.audio import OutputNormalizer
+from pipecat_getstream.media.timeline import OutputNormalizer
 from pipecat_getstream.testing.signals import dominant_frequency, tone
 
 

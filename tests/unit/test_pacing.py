@@ -3,8 +3,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from pipecat_getstream.audio import FrameSplitter, PacingClock, ParticipantResampler
-from pipecat_getstream.audio_out import PacedAudioWriter
+from pipecat_getstream.media.audio_out import PacedAudioWriter
+from pipecat_getstream.media.timeline import FrameSplitter, PacingClock, ParticipantResampler
 from pipecat_getstream.testing import signals
 from pipecat_getstream.testing.signals import dominant_frequency
 

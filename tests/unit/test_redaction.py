@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from pipecat_getstream.redaction import MASK, SecretFilter, protect_sdk_logs
+from pipecat_getstream.call.redaction import MASK, SecretFilter, protect_sdk_logs
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiYWxpY2UifQ.c2lnbmF0dXJlLXBhcnQ"
 

@@ -8,8 +8,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from pipecat_getstream.audio import ParticipantResampler
-from pipecat_getstream.resample import StreamResampler
+from pipecat_getstream.media.resample import StreamResampler
+from pipecat_getstream.media.timeline import ParticipantResampler
 
 
 def tone(freq: float, rate: int, secs: float) -> np.ndarray:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from pipecat_getstream.call.retry import with_backoff
 from pipecat_getstream.errors import GetstreamConfigError, GetstreamConnectionError
-from pipecat_getstream.retry import with_backoff
 
 
 class HttpError(Exception):

@@ -13,9 +13,9 @@ from aiortc.codecs.vpx import Vp8Decoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import RtpPacket
 
-from pipecat_getstream.testing.forwarding import Forwarder
-from pipecat_getstream.testing.rtp_rewrite import starts_keyframe
-from pipecat_getstream.testing.transcode import bridge_for, close_bridge, vp9_depayload
+from pipecat_getstream.testing.server.rtp.forwarding import Forwarder
+from pipecat_getstream.testing.server.rtp.rewrite import starts_keyframe
+from pipecat_getstream.testing.server.rtp.transcode import bridge_for, close_bridge, vp9_depayload
 
 H264 = RTCRtpCodecParameters(
     mimeType="video/H264",

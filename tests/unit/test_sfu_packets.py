@@ -7,8 +7,8 @@ import random
 import pytest
 from aiortc.rtp import RtpPacket
 
-from pipecat_getstream.testing.faults import FaultState
-from pipecat_getstream.testing.rtp_rewrite import (
+from pipecat_getstream.testing.server.faults import FaultState
+from pipecat_getstream.testing.server.rtp.rewrite import (
     PacketHistory,
     StreamRewriter,
     seq_newer,
@@ -139,8 +139,8 @@ async def test_a_sink_sends_nothing_before_the_subscriber_answered() -> None:
     # by payload type, perhaps to another track of the same codec.
     from aiortc import RTCRtpCodecParameters
 
-    from pipecat_getstream.testing.forwarding import Forwarder, Sink
-    from pipecat_getstream.testing.sdp_media import OfferSlot
+    from pipecat_getstream.testing.server.rtp.forwarding import Forwarder, Sink
+    from pipecat_getstream.testing.server.sfu.sdp import OfferSlot
 
     opus = RTCRtpCodecParameters(
         mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111

@@ -14,9 +14,9 @@ if stack_name() != "aiortc":
 
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack  # noqa: E402
 
+from pipecat_getstream.media.video import image_to_video_frame  # noqa: E402
 from pipecat_getstream.stacks.aiortc.media import ImageVideoTrack  # noqa: E402
 from pipecat_getstream.stacks.aiortc.tracks import SharedReaderTrack  # noqa: E402
-from pipecat_getstream.video import image_to_video_frame  # noqa: E402
 
 
 class CountingTrack(MediaStreamTrack):

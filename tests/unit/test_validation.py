@@ -4,7 +4,7 @@ import jwt
 import pytest
 
 from pipecat_getstream import GetstreamConfigError, GetstreamParams, GetstreamTransport
-from pipecat_getstream.messages import (
+from pipecat_getstream.call.custom_events import (
     MAX_CUSTOM_EVENT_BYTES,
     encode_custom_event,
     parse_incoming_event,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipecat_getstream.video import image_to_video_frame, video_frame_to_rgb
+from pipecat_getstream.media.video import image_to_video_frame, video_frame_to_rgb
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pipecat_getstream.video_in import MAX_PENDING_REQUESTS, VideoCaptures
+from pipecat_getstream.media.video_in import MAX_PENDING_REQUESTS, VideoCaptures
 
 
 class Clock:

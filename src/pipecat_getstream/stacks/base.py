@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 import av
 import numpy as np
 
-from pipecat_getstream.participants import ParticipantInfo
+from pipecat_getstream.people.participant_info import ParticipantInfo
 
 #: What the registry tracks per participant (``"screen_share"``: screen-share video).
 TrackKind = Literal["audio", "video", "screen_share"]

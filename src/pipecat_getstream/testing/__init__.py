@@ -14,17 +14,17 @@ has the tones and measurements). On SDK 3.x-6.x it joins through the transport's
 
 from typing import TYPE_CHECKING, Any
 
-from pipecat_getstream.testing.server import LocalStreamServer
+from pipecat_getstream.testing.server.local_server import LocalStreamServer
 
 if TYPE_CHECKING:
-    from pipecat_getstream.testing.participant import SimulatedParticipant
+    from pipecat_getstream.testing.kit.participant import SimulatedParticipant
 
 __all__ = ["LocalStreamServer", "SimulatedParticipant"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "SimulatedParticipant":  # imported lazily: it imports the SDK's media stack
-        from pipecat_getstream.testing.participant import SimulatedParticipant
+        from pipecat_getstream.testing.kit.participant import SimulatedParticipant
 
         return SimulatedParticipant
     raise AttributeError(f"module 'pipecat_getstream.testing' has no attribute {name!r}")

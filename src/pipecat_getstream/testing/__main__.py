@@ -8,7 +8,7 @@ import sys
 import threading
 from types import FrameType
 
-from pipecat_getstream.testing.server import LocalStreamServer
+from pipecat_getstream.testing.server.local_server import LocalStreamServer
 
 
 def main(argv: list[str] | None = None) -> int:

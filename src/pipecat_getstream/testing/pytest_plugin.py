@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from pipecat_getstream.testing.server import LocalStreamServer
+from pipecat_getstream.testing.server.local_server import LocalStreamServer
 
 
 @contextmanager
@@ -67,7 +67,7 @@ def simulated_participant(getstream_server: LocalStreamServer) -> Iterator[Parti
     participant runs its own thread and loop), so it fits any pytest-asyncio mode and loop
     scope.
     """
-    from pipecat_getstream.testing.participant import SimulatedParticipant
+    from pipecat_getstream.testing.kit.participant import SimulatedParticipant
 
     made: list[SimulatedParticipant] = []
 

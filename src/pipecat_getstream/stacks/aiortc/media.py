@@ -13,8 +13,8 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from getstream.video.rtc.audio_track import AudioStreamTrack
 from getstream.video.rtc.track_util import PcmData
 
+from pipecat_getstream.media.video import video_frame_to_rgb
 from pipecat_getstream.stacks.aiortc.opus_feed import OPUS_RATE, Feed48k
-from pipecat_getstream.video import video_frame_to_rgb
 
 _VIDEO_CLOCK_RATE = 90000
 

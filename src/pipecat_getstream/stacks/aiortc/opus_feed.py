@@ -8,7 +8,7 @@ resampler only changes the channel layout and emits each frame at once
 (``python -m bench.encoder_rate`` measures both).
 
 :class:`Feed48k` converts the pipeline's audio to 48 kHz with the leak-free
-:class:`~pipecat_getstream.resample.StreamResampler` and pads the start of each stream with
+:class:`~pipecat_getstream.media.resample.StreamResampler` and pads the start of each stream with
 the resampler's own delay (about 1 ms of silence), so the SDK's track, which hands aiortc only
 whole 20 ms frames, is never left holding a partial one.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipecat_getstream.resample import StreamResampler
+from pipecat_getstream.media.resample import StreamResampler
 
 #: aiortc's Opus encoder's rate: audio at it reaches the codec without waiting.
 OPUS_RATE = 48000

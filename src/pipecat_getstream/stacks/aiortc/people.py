@@ -12,7 +12,7 @@ from typing import Any
 
 from getstream.video.rtc.connection_manager import ConnectionManager
 
-from pipecat_getstream.participants import ParticipantInfo, participant_info
+from pipecat_getstream.people.participant_info import ParticipantInfo, participant_info
 from pipecat_getstream.stacks.base import StackListener
 
 #: SDK events that describe a participant, and whether they are a change.

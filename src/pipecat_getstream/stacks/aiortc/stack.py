@@ -11,7 +11,7 @@ import numpy as np
 from getstream.video.rtc.connection_manager import ConnectionManager
 from loguru import logger
 
-from pipecat_getstream.participants import ParticipantInfo
+from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.aiortc.events import is_screen_share, sdk_event_inputs
 from pipecat_getstream.stacks.aiortc.media import (
     AiortcAudioSink,

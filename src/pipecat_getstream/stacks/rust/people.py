@@ -6,7 +6,7 @@ from typing import Any
 
 import getstream_rtc as rtc
 
-from pipecat_getstream.participants import ParticipantInfo, participant_info
+from pipecat_getstream.people.participant_info import ParticipantInfo, participant_info
 from pipecat_getstream.stacks.base import StackListener
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import getstream_rtc as rtc
 from loguru import logger
 
-from pipecat_getstream.participants import ParticipantInfo
+from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.base import (
     CAMERA,
     SCREEN_VIDEO,
