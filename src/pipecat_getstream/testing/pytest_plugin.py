@@ -15,6 +15,12 @@ Example::
     async def test_bot_answers(getstream_server, getstream_call_id, simulated_participant):
         alice = await simulated_participant(getstream_call_id, "alice")
         await alice.say(tone(440, 1.0))
+
+pytest loads this module in every run of a project that has the package installed, so it
+imports only the standard library and pytest: the server (aiohttp, aiortc), the SDK and
+the participants are imported by the fixtures that need them, when a test first asks.
+``tests/unit/test_plugin_import.py`` checks this; ``bench/plugin_overhead.py`` measures
+what the plugin adds to a pytest run.
 """
 
 from __future__ import annotations
@@ -22,16 +28,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pipecat_getstream.testing.server.local_server import LocalStreamServer
+if TYPE_CHECKING:
+    from pipecat_getstream.testing.server.local_server import LocalStreamServer
 
 
 @contextmanager
 def running_server() -> Iterator[LocalStreamServer]:
     """A started ``LocalStreamServer`` (own thread and loop), stopped on exit."""
+    from pipecat_getstream.testing.server.local_server import LocalStreamServer
+
     server = LocalStreamServer()
     server.start()
     try:
