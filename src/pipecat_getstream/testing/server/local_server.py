@@ -16,6 +16,7 @@ from pipecat_getstream.testing.server.auth import Authenticator
 from pipecat_getstream.testing.server.coordinator.routes import Coordinator
 from pipecat_getstream.testing.server.coordinator.websocket import drop_connections
 from pipecat_getstream.testing.server.faults import FaultState
+from pipecat_getstream.testing.server.join_page import join_page_routes
 from pipecat_getstream.testing.server.moderation import PeopleMixin
 from pipecat_getstream.testing.server.server_thread import LoopThread
 from pipecat_getstream.testing.server.sfu.core import Sfu
@@ -164,6 +165,7 @@ class LocalStreamServer(PeopleMixin):
         app.add_routes(sfu_routes(self._sfu))
         app.add_routes(twirp_routes(self._sfu))
         app.add_routes(self._coordinator.routes())
+        app.add_routes(join_page_routes(self.api_key, self.api_secret, lambda: self.base_url))
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=2.0
         )

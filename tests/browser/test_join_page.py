@@ -1,0 +1,227 @@
+"""The join page in a real browser: a person with a WAV microphone talks to a Pipecat bot.
+
+Headless Chromium (``tests/browser/conftest.py``) opens the page the local server serves, joins
+the call and meets a real ``GetstreamTransport`` bot (SDK 7.x or 6.1.1, whichever the venv has).
+What the page plays is measured inside the page, with a WebAudio analyser on the bot's audio.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+import pytest
+from pipecat.frames.frames import (
+    OutputAudioRawFrame,
+    TTSStartedFrame,
+    TTSStoppedFrame,
+    TTSTextFrame,
+)
+from tests.e2e.bot import Bot, wait_until
+
+from pipecat_getstream.pipeline.captions import sdk_supports_captions
+from pipecat_getstream.pipeline.frames import InterruptionFrame
+from pipecat_getstream.testing.server.join_page import join_url
+from pipecat_getstream.testing.signals import dominant_frequency, rms, tone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
+
+#: The person's microphone (the WAV Chromium plays) and the bot's voice.
+MIC_HZ = 660.0
+BOT_HZ = 440.0
+
+#: In-page: the strongest frequency and the level (RMS, 0..1) of what the page plays for
+#: ``userId``, from an analyser on that participant's <audio> element's stream.
+PLAYED_JS = """(userId) => {
+  const audio = document.querySelector(`.tile[data-user-id="${userId}"] audio`);
+  if (!audio || !audio.srcObject || audio.paused) return null;
+  if (!window.__heard || window.__heard.stream !== audio.srcObject) {
+    const context = new AudioContext();
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 4096;
+    context.createMediaStreamSource(audio.srcObject).connect(analyser);
+    window.__heard = {stream: audio.srcObject, context, analyser};
+  }
+  const {context, analyser} = window.__heard;
+  const wave = new Float32Array(analyser.fftSize);
+  analyser.getFloatTimeDomainData(wave);
+  const level = Math.sqrt(wave.reduce((sum, x) => sum + x * x, 0) / wave.length);
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  analyser.getFloatFrequencyData(bins);
+  let peak = 1;
+  for (let i = 1; i < bins.length; i++) if (bins[i] > bins[peak]) peak = i;
+  return {level, peakHz: peak * context.sampleRate / analyser.fftSize};
+}"""
+
+
+def new_call() -> str:
+    return f"page-{uuid.uuid4().hex[:10]}"
+
+
+def reasons_left(bot: Bot, user_id: str) -> list[str]:
+    return [args[1] for args in bot.fired("on_participant_left") if args[0] == user_id]
+
+
+async def open_page(browser_page: Any, server: Any, call_id: str, query: str = "") -> Any:
+    page = await browser_page(wav_freq=MIC_HZ)
+    await page.goto(join_url(server.base_url, "default", call_id) + query)
+    return page
+
+
+async def join(page: Any, user_id: str) -> str:
+    """Fill in the name, press Join and return the state the page settles in."""
+    await page.fill("#user-id", user_id)
+    await page.click("#join")
+    await page.wait_for_function(
+        "['joined', 'error'].includes(document.body.dataset.state)", timeout=30000
+    )
+    state = await page.evaluate("document.body.dataset.state")
+    if state != "joined":
+        error = await page.text_content("#error")
+        raise AssertionError(f"the page did not join: {error}\n{page.console_lines}")
+    return state
+
+
+async def played(page: Any, user_id: str) -> dict[str, float] | None:
+    return await page.evaluate(PLAYED_JS, user_id)
+
+
+async def wait_page(page: Any, predicate: Any, timeout: float, what: str) -> None:
+    """Poll the page's measurement of the bot until ``predicate`` holds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await played(page, "pipecat-bot")
+        if last is not None and predicate(last):
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"{what}: not within {timeout}s (last {last}); {page.console_lines[-10:]}")
+
+
+def heard_hz(bot: Bot, user_id: str) -> float:
+    rate = max(bot.probe.audio_rates)
+    samples = bot.probe.samples(user_id)[-rate:]
+    return dominant_frequency(samples, rate)
+
+
+async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_page):
+    call_id = new_call()
+    async with Bot(local_server, call_id) as bot:
+        page = await open_page(browser_page, local_server, call_id)
+        await join(page, "alice")
+
+        # The bot hears the person: their user id, their microphone's tone.
+        await wait_until(lambda: "alice" in bot.transport.get_participants(), timeout=15)
+        await wait_until(lambda: len(bot.probe.samples("alice")) >= 2 * 16000, timeout=20)
+        await wait_until(lambda: abs(heard_hz(bot, "alice") - MIC_HZ) < 15, timeout=10)
+        assert rms(bot.probe.samples("alice")[-8000:]) > 300
+
+        # The page sees the bot in the call and plays what it says.
+        await page.wait_for_selector('#people li[data-user-id="pipecat-bot"]', timeout=10000)
+        await bot.say(tone(BOT_HZ, 20.0, rate=16000))
+        await wait_page(
+            page,
+            lambda m: m["level"] > 0.05 and abs(m["peakHz"] - BOT_HZ) < 20,
+            timeout=15,
+            what="the page plays the bot's tone",
+        )
+
+        # Who speaks is shown: the bot (its tone) and the person (their microphone).
+        await page.wait_for_selector(
+            '#people li.speaking[data-user-id="pipecat-bot"]', timeout=5000
+        )
+        await page.wait_for_selector('#people li.speaking[data-user-id="alice"]', timeout=5000)
+
+        # An interruption silences it.
+        await bot.task.queue_frame(InterruptionFrame())
+        await wait_page(page, lambda m: m["level"] < 0.005, timeout=5, what="interrupted")
+        await page.wait_for_timeout(1000)
+        quiet = await played(page, "pipecat-bot")
+        assert quiet is not None and quiet["level"] < 0.005, quiet
+
+        # The agent's custom events appear.
+        await bot.transport.send_custom_event({"type": "hint", "text": "say hello"})
+        event = page.locator("#events li", has_text="say hello")
+        await event.wait_for(timeout=10000)
+        assert await event.get_attribute("data-user-id") == "pipecat-bot"
+
+        # The camera reaches the SFU as the person's video track.
+        alice = next(
+            s for s in local_server.sessions("default", call_id) if s["user_id"] == "alice"
+        )
+        assert {"TRACK_TYPE_AUDIO", "TRACK_TYPE_VIDEO"} <= set(alice["published"])
+        assert alice["frames_received"].get("TRACK_TYPE_VIDEO", 0) > 0
+
+        # Muting: the bot hears silence, and the page no longer shows the person speaking.
+        await page.click("#mute")
+        assert await page.get_attribute("#mute", "aria-pressed") == "true"
+        muted_at = len(bot.probe.samples("alice"))
+        await wait_until(
+            lambda: (
+                len(bot.probe.samples("alice")) > muted_at + 16000
+                and rms(bot.probe.samples("alice")[-4000:]) < 50
+            ),
+            timeout=10,
+        )
+        await page.wait_for_selector(
+            '#people li[data-user-id="alice"]:not(.speaking)', timeout=5000
+        )
+
+        # Leaving: the bot sees the person leave, for reason "left".
+        await page.click("#leave")
+        await wait_until(lambda: reasons_left(bot, "alice") == ["left"], timeout=15)
+        assert await page.evaluate("document.body.dataset.state") == "left"
+
+
+@pytest.mark.skipif(not sdk_supports_captions(), reason="this SDK has no send_closed_caption")
+async def test_the_bot_s_captions_appear_on_the_page(local_server, browser_page):
+    call_id = new_call()
+    async with Bot(local_server, call_id, closed_captions=True) as bot:
+        page = await open_page(browser_page, local_server, call_id)
+        await join(page, "bob")
+        await wait_until(lambda: "bob" in bot.transport.get_participants(), timeout=15)
+        speech = tone(BOT_HZ, 1.0, rate=16000)
+        for frame in [
+            TTSStartedFrame(),
+            OutputAudioRawFrame(speech.tobytes(), 16000, 1),
+            TTSTextFrame("Hello", "word"),
+            TTSTextFrame("there.", "word"),
+            TTSStoppedFrame(),
+        ]:
+            await bot.task.queue_frame(frame)
+        caption = page.locator("#captions li", has_text="Hello there.")
+        await caption.wait_for(timeout=15000)
+        assert await caption.get_attribute("data-speaker-id") == "pipecat-bot"
+
+
+def user_token(server: Any, user_id: str, **claims: Any) -> str:
+    return jwt.encode({"user_id": user_id, **claims}, server.api_secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (
+            lambda s: user_token(s, "carol", exp=datetime.now(timezone.utc) - timedelta(hours=1)),
+            "token has expired",
+        ),
+        (
+            lambda s: jwt.encode({"user_id": "carol"}, "not-the-secret", algorithm="HS256"),
+            "signature is not valid",
+        ),
+        (lambda s: "garbage", "JWTAuth error"),
+    ],
+    ids=["expired", "wrong-secret", "malformed"],
+)
+async def test_a_bad_token_gets_a_clear_message(local_server, browser_page, token, message):
+    call_id = new_call()
+    page = await open_page(browser_page, local_server, call_id, f"?token={token(local_server)}")
+    await page.fill("#user-id", "carol")
+    await page.click("#join")
+    await page.wait_for_function("document.body.dataset.state === 'error'", timeout=20000)
+    text = await page.text_content("#error")
+    assert "Your token was refused" in text and message in text, text
+    assert "carol" not in local_server.participants("default", call_id)
