@@ -15,6 +15,7 @@ from loguru import logger
 from pipecat_getstream.testing.server.auth import Authenticator
 from pipecat_getstream.testing.server.coordinator.routes import Coordinator
 from pipecat_getstream.testing.server.coordinator.websocket import drop_connections
+from pipecat_getstream.testing.server.cors import enable_cors
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.join_page import join_page_routes
 from pipecat_getstream.testing.server.moderation import PeopleMixin
@@ -162,6 +163,7 @@ class LocalStreamServer(PeopleMixin):
         )
         self._coordinator = Coordinator(self._state, auth, self._faults, self._sfu, "")
         app = web.Application(client_max_size=8 * 1024 * 1024)
+        enable_cors(app)  # browser apps on other origins (the web SDK)
         app.add_routes(sfu_routes(self._sfu))
         app.add_routes(twirp_routes(self._sfu))
         app.add_routes(self._coordinator.routes())

@@ -6,6 +6,7 @@ Everything here is touched only from the server's own event loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import secrets
 import time
 import uuid
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from pipecat_getstream.testing.server.rtp.forwarding import Forwarder
     from pipecat_getstream.testing.server.sfu.publisher_link import PublisherLink
     from pipecat_getstream.testing.server.sfu.subscriber_link import SubscriberLink
+
+#: How many ``call_client_event`` telemetry events the server keeps (the latest).
+CLIENT_EVENTS_KEPT = 1000
 
 KNOWN_CALL_TYPES = frozenset({"default", "audio_room", "livestream", "development"})
 
@@ -184,6 +188,7 @@ class ServerState:
         custom_events: Custom events accepted, in order (cid, payload).
         closed_captions: Closed captions accepted, in order (cid, acting user, caption).
         rest_log: User upserts and call get-or-creates, in order (what, details).
+        client_events: The latest client telemetry events (``call_client_event``).
 
     """
 
@@ -196,6 +201,9 @@ class ServerState:
     custom_events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     closed_captions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     rest_log: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    client_events: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=CLIENT_EVENTS_KEPT)
+    )
 
     def ensure_user(self, user_id: str, **fields: Any) -> UserRecord:
         """Return the user, creating it (or updating the given fields) as needed."""

@@ -1,13 +1,20 @@
 """JSON shapes of the coordinator's responses and WebSocket events.
 
-REST responses carry datetimes as integer unix nanoseconds (what the Python
-SDK's decoders expect); WebSocket events carry RFC 3339 strings, like the cloud.
+Datetimes depend on who asks. The Python server SDKs (``X-Stream-Client:
+stream-python-client-...``) decode REST datetimes with ``datetime_from_unix_ns``, which
+calls ``int()`` on strings: they get integer unix nanoseconds. The web SDK's generated
+models type every datetime as a ``string`` and hand it to ``new Date()``, where a
+nanosecond integer is an invalid date: every other client gets RFC 3339 strings, the
+OpenAPI ``date-time`` format. WebSocket events carry RFC 3339 strings for everyone (the
+Python SDKs parse them too).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
+
+from aiohttp import web
 
 from pipecat_getstream.testing.server.coordinator.settings import call_settings, egress, ingress
 from pipecat_getstream.testing.server.state import CallRecord, ServerState, UserRecord, now_ns
@@ -19,16 +26,33 @@ def rfc3339(ns: int) -> str:
     return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+#: The ``X-Stream-Client`` prefix of the Python server SDKs (3.x to 7.x).
+PYTHON_CLIENT_PREFIX = "stream-python-client"
+
+
+def wants_ns(request: web.Request) -> bool:
+    """Whether the request's client reads REST datetimes as integer unix nanoseconds."""
+    client = request.headers.get("X-Stream-Client", "")
+    return client.startswith(PYTHON_CLIENT_PREFIX)
+
+
+def stamp(value: int | None, ns: bool) -> int | str | None:
+    """A datetime field: unix nanoseconds as they are (``ns``), else RFC 3339."""
+    if value is None or ns:
+        return value
+    return rfc3339(value)
+
+
 def duration(started_ns: int) -> str:
     """Return the ``duration`` field of a response started at ``started_ns``."""
     return f"{(now_ns() - started_ns) / 1e6:.2f}ms"
 
 
-def user_json(user: UserRecord, *, ws: bool = False) -> dict[str, Any]:
-    """Return a ``UserResponse``; ``ws=True`` formats datetimes as strings."""
+def user_json(user: UserRecord, *, ws: bool = False, ns: bool = True) -> dict[str, Any]:
+    """Return a ``UserResponse``; datetimes are nanoseconds when ``ns`` and not ``ws``."""
 
-    def ts(value: int) -> int | str:
-        return rfc3339(value) if ws else value
+    def ts(value: int) -> int | str | None:
+        return stamp(value, ns and not ws)
 
     body: dict[str, Any] = {
         "id": user.id,
@@ -51,9 +75,9 @@ def user_json(user: UserRecord, *, ws: bool = False) -> dict[str, Any]:
     return body
 
 
-def full_user_json(user: UserRecord) -> dict[str, Any]:
+def full_user_json(user: UserRecord, *, ns: bool = True) -> dict[str, Any]:
     """Return a ``FullUserResponse`` (the users-upsert shape)."""
-    body = user_json(user)
+    body = user_json(user, ns=ns)
     body.update(
         {
             "total_unread_count": 0,
@@ -68,8 +92,8 @@ def full_user_json(user: UserRecord) -> dict[str, Any]:
     return body
 
 
-def call_json(state: ServerState, call: CallRecord) -> dict[str, Any]:
-    """Return a ``CallResponse`` for a call."""
+def call_json(state: ServerState, call: CallRecord, *, ns: bool = True) -> dict[str, Any]:
+    """Return a ``CallResponse`` for a call (datetimes as nanoseconds when ``ns``)."""
     creator = state.ensure_user(call.created_by)
     live = [s for s in call.sessions.values() if not s.gone]
     session: dict[str, Any] | None = None
@@ -82,18 +106,18 @@ def call_json(state: ServerState, call: CallRecord) -> dict[str, Any]:
             "missed_by": {},
             "rejected_by": {},
             "anonymous_participant_count": 0,
-            "started_at": min(int(s.joined_at * 1e9) for s in live),
+            "started_at": stamp(min(int(s.joined_at * 1e9) for s in live), ns),
         }
     return {
         "type": call.call_type,
         "id": call.call_id,
         "cid": call.cid,
         "current_session_id": call.session_id if live else "",
-        "created_by": user_json(creator),
+        "created_by": user_json(creator, ns=ns),
         "custom": dict(call.custom),
-        "created_at": call.created_at,
-        "updated_at": call.updated_at,
-        "ended_at": call.ended_at,
+        "created_at": stamp(call.created_at, ns),
+        "updated_at": stamp(call.updated_at, ns),
+        "ended_at": stamp(call.ended_at, ns),
         "backstage": False,
         "captioning": False,
         "recording": False,
@@ -107,19 +131,19 @@ def call_json(state: ServerState, call: CallRecord) -> dict[str, Any]:
     }
 
 
-def members_json(state: ServerState, call: CallRecord) -> list[dict[str, Any]]:
-    """Return the call's ``MemberResponse`` list."""
+def members_json(state: ServerState, call: CallRecord, *, ns: bool = True) -> list[dict[str, Any]]:
+    """Return the call's ``MemberResponse`` list (datetimes as nanoseconds when ``ns``)."""
     members = []
     for user_id, role in call.members.items():
         user = state.ensure_user(user_id)
         members.append(
             {
                 "user_id": user_id,
-                "user": user_json(user),
+                "user": user_json(user, ns=ns),
                 "role": role,
                 "custom": {},
-                "created_at": call.created_at,
-                "updated_at": call.updated_at,
+                "created_at": stamp(call.created_at, ns),
+                "updated_at": stamp(call.updated_at, ns),
             }
         )
     return members
@@ -138,11 +162,7 @@ def custom_event_json(call: CallRecord, user: UserRecord, custom: dict[str, Any]
 
 def call_event_json(event_type: str, state: ServerState, call: CallRecord) -> dict[str, Any]:
     """Return a call-level coordinator event such as ``call.ended``."""
-    body = call_json(state, call)
-    for key in ("created_at", "updated_at", "ended_at"):
-        if isinstance(body.get(key), int):
-            body[key] = rfc3339(body[key])
-    body["created_by"] = user_json(state.ensure_user(call.created_by), ws=True)
+    body = call_json(state, call, ns=False)
     body["session"] = None
     del body["settings"]
     return {

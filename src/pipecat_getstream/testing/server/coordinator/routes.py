@@ -20,6 +20,7 @@ from pipecat_getstream.testing.server.auth import (
 )
 from pipecat_getstream.testing.server.coordinator import payloads
 from pipecat_getstream.testing.server.coordinator.call_events import CallEvents
+from pipecat_getstream.testing.server.coordinator.client_api import ClientApi
 from pipecat_getstream.testing.server.coordinator.websocket import serve_connection
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.sfu.core import Sfu
@@ -35,7 +36,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Coordinator:
-    """GetStream's coordinator API, as the Python SDK calls it.
+    """GetStream's coordinator API, as the Python SDKs and the web SDK call it.
+
+    The web SDK's base URL is ``{server}/api/v2/video``: its REST paths and its socket
+    (``{baseURL}/connect``) fall under it, beside the Python SDKs' ``/api/v2/connect``.
 
     Args:
         state: The server state.
@@ -60,6 +64,7 @@ class Coordinator:
         self.sfu = sfu
         self.public_base = public_base
         self.events = CallEvents(self)
+        self.client_api = ClientApi(self)
         sfu.on_left = self.events.session_left
 
     def routes(self) -> list[web.RouteDef]:
@@ -67,6 +72,7 @@ class Coordinator:
         call = "/api/v2/video/call/{type}/{id}"
         return [
             web.get("/api/v2/connect", self.connect),
+            web.get("/api/v2/video/connect", self.connect),
             web.post("/api/v2/users", self.rest(self.upsert_users)),
             web.get(call, self.rest(self.get_call)),
             web.post(call, self.rest(self.get_or_create)),
@@ -77,6 +83,7 @@ class Coordinator:
             web.post(call + "/kick", self.rest(self.kick)),
             web.post(call + "/event", self.rest(self.send_event)),
             *self.events.routes(),
+            *self.client_api.routes(),
             web.route("*", "/api/v2/{tail:.*}", self.rest(self.unknown)),
         ]
 
@@ -182,10 +189,13 @@ class Coordinator:
         logger.info("coordinator: call {} created by {}", call.cid, creator)
         return call, True
 
-    def _call_body(self, call: CallRecord, created: bool | None = None) -> dict[str, Any]:
+    def call_body(
+        self, call: CallRecord, created: bool | None = None, *, ns: bool = True
+    ) -> dict[str, Any]:
+        """The call's ``CallStateResponseFields`` (plus ``created`` when given)."""
         body: dict[str, Any] = {
-            "call": payloads.call_json(self.state, call),
-            "members": payloads.members_json(self.state, call),
+            "call": payloads.call_json(self.state, call, ns=ns),
+            "members": payloads.members_json(self.state, call, ns=ns),
             "own_capabilities": [
                 "join-call",
                 "send-audio",
@@ -220,7 +230,7 @@ class Coordinator:
                 image=fields.get("image"),
                 custom=fields.get("custom"),
             )
-            result[user.id] = payloads.full_user_json(user)
+            result[user.id] = payloads.full_user_json(user, ns=payloads.wants_ns(request))
             self.state.rest_log.append(("upsert_users", {"id": user.id, "name": user.name}))
             await self.events.user_updated(user)
         return {"users": result, "membership_deletion_task_id": ""}
@@ -229,7 +239,8 @@ class Coordinator:
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
     ) -> dict[str, Any]:
         """``GET /api/v2/video/call/{type}/{id}``."""
-        return self._call_body(self.call_or_404(request, "GetCall"))
+        call = self.call_or_404(request, "GetCall")
+        return self.call_body(call, ns=payloads.wants_ns(request))
 
     async def get_or_create(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
@@ -241,10 +252,10 @@ class Coordinator:
         self.state.rest_log.append(
             ("get_or_create", {"cid": call.cid, "created_by_id": created_by})
         )
-        self._watch(request, token, call, required=True)
-        return self._call_body(call, created)
+        self.watch(request, token, call, required=True)
+        return self.call_body(call, created, ns=payloads.wants_ns(request))
 
-    def _watch(
+    def watch(
         self, request: web.Request, token: TokenInfo, call: CallRecord, *, required: bool
     ) -> None:
         """Watch ``call`` on the coordinator socket named by ``?connection_id=``, if any.
@@ -288,11 +299,11 @@ class Coordinator:
         else:
             call, created = self.call_or_404(request, "JoinCall"), False
         self.state.ensure_user(token.user_id)
-        self._watch(request, token, call, required=False)
+        self.watch(request, token, call, required=False)
         call.rest_joins[token.user_id] = call.rest_joins.get(token.user_id, 0) + 1
         self.state.join_count += 1
         ws_base = "ws" + self.public_base[len("http") :]
-        result = self._call_body(call, created)
+        result = self.call_body(call, created, ns=payloads.wants_ns(request))
         result["credentials"] = {
             "server": {
                 "url": f"{self.public_base}/twirp",
@@ -312,7 +323,7 @@ class Coordinator:
         call = self.call_or_404(request, "DeleteCall")
         await self.end(call)
         self.state.calls.pop(call.cid, None)
-        return {"call": payloads.call_json(self.state, call)}
+        return {"call": payloads.call_json(self.state, call, ns=payloads.wants_ns(request))}
 
     async def mark_ended(
         self, request: web.Request, token: TokenInfo, body: dict[str, Any]
@@ -393,5 +404,5 @@ class Coordinator:
         await self.publish(call, payloads.call_event_json("call.ended", self.state, call))
 
     async def connect(self, request: web.Request) -> web.StreamResponse:
-        """``GET /api/v2/connect``: the coordinator WebSocket."""
+        """``GET /api/v2/connect`` and ``/api/v2/video/connect``: the coordinator WebSocket."""
         return await serve_connection(self, request)

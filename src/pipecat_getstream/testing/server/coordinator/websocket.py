@@ -1,9 +1,12 @@
-"""The coordinator WebSocket (``GET /api/v2/connect``): JSON events for watched calls.
+"""The coordinator WebSocket (``GET /api/v2/connect``, ``/api/v2/video/connect``).
 
 Protocol: the client sends ``{"token", "products", "user_details": {"id"}}``
 first; the server answers ``connection.ok`` with a ``connection_id`` (or
 ``connection.error`` and closes). ``health.check`` messages are answered in
-kind. Calls are watched through the REST watch call with ``?connection_id=``.
+kind: the Python SDKs send one object, the web SDK a JSON array of them
+(``[{"type": "health.check", "client_id"}]``, every 25 s); the web SDK reconnects
+when it hears nothing for 35 s. Calls are watched through the REST watch call
+with ``?connection_id=``.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ def _authenticate(
     if not user_id:
         raise ApiError(401, CODE_AUTH_FAILED, "a user token is required to connect")
     return str(user_id), details or {}
+
+
+def _is_health_check(message: Any) -> bool:
+    """Whether a client message is a health check (an object, or an array holding one)."""
+    items = message if isinstance(message, list) else [message]
+    return any(isinstance(m, dict) and m.get("type") == "health.check" for m in items)
 
 
 async def serve_connection(coordinator: Coordinator, request: web.Request) -> web.StreamResponse:
@@ -86,7 +95,7 @@ async def serve_connection(coordinator: Coordinator, request: web.Request) -> we
                 message = json.loads(msg.data)
             except json.JSONDecodeError:
                 continue
-            if isinstance(message, dict) and message.get("type") == "health.check":
+            if _is_health_check(message):
                 reply = {
                     "type": "health.check",
                     "connection_id": conn.connection_id,
