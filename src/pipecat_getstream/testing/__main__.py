@@ -10,6 +10,9 @@ from types import FrameType
 
 from pipecat_getstream.testing.server.local_server import LocalStreamServer
 
+#: The port GetStream's web SDK moves its coordinator socket away from (to 8800).
+WEB_SDK_REWRITTEN_PORT = 3030
+
 
 def main(argv: list[str] | None = None) -> int:
     """Start the server, print the environment to use it, and serve until Ctrl-C or SIGTERM.
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"export STREAM_API_SECRET={server.api_secret}")
     print(f"export GETSTREAM_BASE_URL={server.base_url}")
     print(f"# coordinator WebSocket: {server.coordinator_ws_url}")
+    print(f"# web SDK (@stream-io/video-client) baseURL: {server.base_url}/api/v2/video")
+    if server.port == WEB_SDK_REWRITTEN_PORT:
+        # The web SDK's socket URL is its baseURL with ":3030" replaced by ":8800".
+        print("# warning: the web SDK cannot use port 3030 (it opens its socket on 8800)")
     print("# press Ctrl-C to stop", flush=True)
     try:
         stopping.wait()
