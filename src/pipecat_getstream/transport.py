@@ -339,6 +339,8 @@ class GetstreamTransport(BaseTransport):
             await self._end_pipeline()
         elif name == "on_participant_left" and self._input is not None:
             await self._input.participant_left(args[0])
+        elif name == "on_audio_track_unsubscribed" and self._input is not None:
+            self._input.audio_track_ended(args[0])
         elif name == "on_connected" and BotConnectedFrame is not None:
             await self._push_system_frame(BotConnectedFrame())
         elif name == "on_client_connected" and ClientConnectedFrame is not None:

@@ -128,3 +128,28 @@ async def test_mixed_chunks_follow_the_clock():
     for _ in range(5):
         chunks.append(await asyncio.wait_for(anext(stream), 1.0))
     assert all(len(c) == CHUNK * 2 for c in chunks)
+
+
+def test_a_lone_packet_plays_after_waiting_one_window_not_at_the_next_words():
+    # DTX: while the user is silent one comfort-noise packet arrives every ~400 ms.
+    mixer = ParticipantMixer(RATE, jitter_ms=60)
+    mixer.add("a", chunk_of(3))
+    assert not mixed(mixer).any()
+    assert not mixed(mixer).any()
+    assert (mixed(mixer) == 3).all()  # waited 60 ms: mixed on this tick
+    assert not mixed(mixer).any()
+    assert mixer.participants == []
+
+
+async def test_the_mix_stays_continuous_while_a_participant_sends_nothing():
+    now = [0.0]
+    mixer = ParticipantMixer(RATE, jitter_ms=20)
+    stream = mixed_chunks(mixer, clock=lambda: now[0])
+    mixer.add("a", chunk_of(500, CHUNK * 2))
+    chunks = [await anext(stream)]
+    now[0] = 0.4  # the speaker's packets stop (DTX): a chunk per tick all the same
+    for _ in range(20):
+        chunks.append(await asyncio.wait_for(anext(stream), 1.0))
+    values = [np.frombuffer(c, dtype=np.int16) for c in chunks]
+    assert (values[0] == 500).all() and (values[1] == 500).all()
+    assert all(len(v) == CHUNK and not v.any() for v in values[2:])

@@ -9,7 +9,11 @@ pace: with two people talking at once or nobody talking, one chunk leaves per ti
 Jitter: a participant's audio is mixed only once ``jitter_ms`` of it is buffered, so
 packets that arrive in bursts play out smoothly; a participant whose audio runs out (late,
 muted, gone) is not waited for: the mix goes on without them, and they are mixed again
-once the window has filled up again. Each buffer is bounded (``max_buffer_ms``): beyond
+once the window has filled up again, or once their oldest sample has waited as long as the
+window (a lone packet, such as the comfort noise DTX sends every ~400 ms while the user is
+silent, plays out on time instead of waiting for the next words). The mix itself never
+pauses: while nobody's audio arrives (DTX gaps included) each tick is silence, so a VAD or
+STT reading it sees the end of a turn on time. Each buffer is bounded (``max_buffer_ms``): beyond
 it the oldest audio is dropped down to the jitter window, so latency never builds up.
 
 :class:`TickClock` says how many chunks are due at a given time (pure, so both are unit
@@ -40,12 +44,13 @@ MAX_CATCH_UP_TICKS = 25
 class _Buffer:
     """One participant's pending samples (a bounded FIFO of ``int16``)."""
 
-    __slots__ = ("parts", "size", "primed")
+    __slots__ = ("parts", "size", "primed", "waited")
 
     def __init__(self) -> None:
         self.parts: list[np.ndarray] = []
         self.size = 0
         self.primed = False
+        self.waited = 0  # ticks the buffered audio has waited for its window to fill
 
     def append(self, samples: np.ndarray) -> None:
         self.parts.append(samples)
@@ -125,7 +130,7 @@ class ParticipantMixer:
             buffer.drop_oldest(excess)
             self.dropped_samples += excess
         if not buffer.primed and buffer.size >= self._jitter:
-            buffer.primed = True
+            buffer.primed, buffer.waited = True, 0
 
     def remove(self, participant_id: str) -> None:
         """Forget a participant's buffered audio (they left, or are no longer heard)."""
@@ -136,11 +141,18 @@ class ParticipantMixer:
         self._buffers.clear()
 
     def mix(self) -> bytes:
-        """One chunk of every primed participant's audio summed (silence when nobody)."""
+        """One chunk of every primed participant's audio summed (silence when nobody).
+
+        A participant whose audio has waited a whole jitter window without filling it is
+        mixed from this chunk on.
+        """
         total: np.ndarray | None = None
         for participant_id, buffer in list(self._buffers.items()):
             if not buffer.primed:
-                continue
+                buffer.waited += 1
+                if buffer.waited * self.chunk < self._jitter:
+                    continue
+                buffer.primed, buffer.waited = True, 0
             part = buffer.take(self.chunk)
             if len(part) < self.chunk:
                 # Ran out: mix what there is, then wait for a full window again.

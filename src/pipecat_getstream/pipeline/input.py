@@ -22,6 +22,7 @@ from pipecat.transports.base_input import BaseInputTransport
 
 from pipecat_getstream.call.client import GetstreamClient
 from pipecat_getstream.media.audio_in import InputAudioFeed
+from pipecat_getstream.media.dtx import GapFiller, gap_silence
 from pipecat_getstream.media.mixer import ParticipantMixer, mixed_chunks
 from pipecat_getstream.media.timeline import ParticipantResampler
 from pipecat_getstream.media.video_in import CAMERA, SCREEN_VIDEO, VIDEO_SOURCES, VideoCaptures
@@ -38,8 +39,11 @@ class GetstreamInputTransport(BaseInputTransport):
 
     Audio is resampled per participant to ``audio_in_sample_rate`` (mono s16): one
     ``UserAudioRawFrame`` stream per participant, or with ``audio_in_user_tracks=False``
-    one clock-paced ``InputAudioRawFrame`` mix (:mod:`pipecat_getstream.media.mixer`). Either is
-    handed to Pipecat's ``push_audio_frame`` from a bounded queue of
+    one clock-paced ``InputAudioRawFrame`` mix (:mod:`pipecat_getstream.media.mixer`). Both are
+    continuous across DTX gaps: the mix is paced by the clock, and a participant's own
+    stream gets frames of silence where their packets pause
+    (:mod:`pipecat_getstream.media.dtx`), so a VAD or STT sees the end of a turn on time.
+    Either is handed to Pipecat's ``push_audio_frame`` from a bounded queue of
     ``audio_in_queue_frames`` (:class:`~pipecat_getstream.media.audio_in.InputAudioFeed`): if the
     pipeline falls behind, the oldest frames are dropped (counted, logged once). Video keeps
     only the newest frame per participant and source; which frames pass, and image
@@ -73,6 +77,8 @@ class GetstreamInputTransport(BaseInputTransport):
         self._pump: asyncio.Task[None] | None = None
         self._mixer: ParticipantMixer | None = None
         self._mixing: asyncio.Task[None] | None = None
+        self._gaps: GapFiller | None = None
+        self._filling: asyncio.Task[None] | None = None
         self._heard: set[str] | None = None  # None: everyone; else capture_participant_audio
 
     @property
@@ -98,6 +104,9 @@ class GetstreamInputTransport(BaseInputTransport):
             if not self._params.audio_in_user_tracks:
                 self._mixer = ParticipantMixer(self.sample_rate)
                 self._mixing = self.create_task(self._mix_audio(), name=f"{self}::audio-mix")
+            else:
+                self._gaps = GapFiller(self.sample_rate)
+                self._filling = self.create_task(self._fill_gaps(), name=f"{self}::audio-gaps")
             self._client.set_audio_handler(self._on_audio)
         if self._params.video_in_enabled:
             self._client.set_video_handler(self._on_video_track)
@@ -138,6 +147,10 @@ class GetstreamInputTransport(BaseInputTransport):
                 for other in self._mixer.participants:
                     if other != participant_id:
                         self._mixer.remove(other)
+            if self._gaps is not None:
+                for other in self._gaps.participants:
+                    if other != participant_id:
+                        self._gaps.forget(other)
         self._heard.add(participant_id)
 
     def _on_audio(self, user_id: str, samples: np.ndarray, sample_rate: int, channels: int) -> None:
@@ -155,8 +168,33 @@ class GetstreamInputTransport(BaseInputTransport):
         frame = UserAudioRawFrame(
             audio=audio, sample_rate=self.sample_rate, num_channels=1, user_id=user_id
         )
+        if self._gaps is not None:
+            self._gaps.heard(user_id, len(audio) // 2)
+        self._queue(frame)
+
+    def _queue(self, frame: InputAudioRawFrame) -> None:
         if self._feed.put(frame) and self._feed.dropped == 1:
             logger.warning(f"{self} pipeline is slower than real time; dropping oldest audio")
+
+    def audio_track_ended(self, participant_id: str) -> None:
+        """A participant unpublished their audio: no more silence is generated for them."""
+        if self._gaps is not None:
+            self._gaps.forget(participant_id)
+
+    async def _fill_gaps(self) -> None:
+        # Silence where a participant's packets pause (DTX): zeros, never reported as speech.
+        gaps = self._gaps
+        assert gaps is not None
+        async for due in gap_silence(gaps):
+            for user_id, frames in due:
+                self._queue(
+                    UserAudioRawFrame(
+                        audio=bytes(2 * frames * gaps.frame_samples),
+                        sample_rate=self.sample_rate,
+                        num_channels=1,
+                        user_id=user_id,
+                    )
+                )
 
     async def _pump_audio(self) -> None:
         while True:
@@ -168,8 +206,7 @@ class GetstreamInputTransport(BaseInputTransport):
         assert self._mixer is not None
         async for chunk in mixed_chunks(self._mixer):
             frame = InputAudioRawFrame(audio=chunk, sample_rate=self.sample_rate, num_channels=1)
-            if self._feed.put(frame) and self._feed.dropped == 1:
-                logger.warning(f"{self} pipeline is slower than real time; dropping oldest audio")
+            self._queue(frame)
 
     # ---------------------------------------------------------------- video
     def _supports_video_in_source(self, video_source: str) -> bool:
@@ -229,6 +266,7 @@ class GetstreamInputTransport(BaseInputTransport):
         self._resamplers.pop(participant_id, None)
         if self._mixer is not None:
             self._mixer.remove(participant_id)
+        self.audio_track_ended(participant_id)
         requests = self._captures.forget(participant_id)
         await self._fail_image_requests(requests, f"{participant_id} left the call")
 
@@ -270,12 +308,14 @@ class GetstreamInputTransport(BaseInputTransport):
     async def _teardown(self) -> None:
         self._client.set_audio_handler(None)
         self._client.set_video_handler(None)
-        for task in (self._mixing, self._pump):
+        for task in (self._mixing, self._filling, self._pump):
             if task is not None:
                 await self.cancel_task(task)
-        self._mixing = self._pump = None
+        self._mixing = self._filling = self._pump = None
         if self._mixer is not None:
             self._mixer.clear()
+        if self._gaps is not None:
+            self._gaps.clear()
         self._feed.clear()
         for task in list(self._video_readers.values()):
             await self.cancel_task(task)
