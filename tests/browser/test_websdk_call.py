@@ -62,6 +62,14 @@ async def test_custom_events_both_ways(web_server, web_user):
         events = await browser.call("customEvents")
         assert {"user": "web-dave", "custom": {"tag": "hello", "from": "browser"}} in events
         assert not custom_from(bot, "pipecat-bot")
+        # The SDK's join telemetry reached the server (call_client_event).
+        await wait_until(
+            lambda: any(
+                e.get("user_id") == "web-dave" and e.get("stage") == "CoordinatorJoin"
+                for e in web_server.client_events
+            ),
+            timeout=10,
+        )
 
 
 @pytest.mark.timeout(90)

@@ -210,6 +210,11 @@ class LocalStreamServer(PeopleMixin):
         """Custom events accepted so far, as ``(call_cid, custom)`` pairs."""
         return list(self._state.custom_events)
 
+    @property
+    def client_events(self) -> list[dict[str, Any]]:
+        """The latest client telemetry events browsers reported (``call_client_event``)."""
+        return list(self._state.client_events)
+
     def participants(self, call_type: str, call_id: str) -> list[str]:
         """User ids currently in the call's SFU session (one entry per session)."""
 
