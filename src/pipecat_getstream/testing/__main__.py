@@ -32,10 +32,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0 = free port)")
     parser.add_argument("--api-key", default=None, help="API key (random when omitted)")
     parser.add_argument("--api-secret", default=None, help="API secret (random when omitted)")
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="POST signed GetStream webhooks (call.session_started, ...) to this URL",
+    )
     args = parser.parse_args(argv)
 
     server = LocalStreamServer(
-        host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        webhook_url=args.webhook_url,
     )
     stopping = threading.Event()
 

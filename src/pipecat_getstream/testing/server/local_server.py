@@ -24,6 +24,7 @@ from pipecat_getstream.testing.server.sfu.core import Sfu
 from pipecat_getstream.testing.server.sfu.signal import sfu_routes
 from pipecat_getstream.testing.server.sfu.twirp import twirp_routes
 from pipecat_getstream.testing.server.state import ServerState
+from pipecat_getstream.testing.server.webhooks import WebhookSender, WebhookStats
 
 
 class LocalStreamServer(PeopleMixin):
@@ -50,6 +51,8 @@ class LocalStreamServer(PeopleMixin):
         fast_reconnect_deadline_s: Seconds a participant whose signaling socket
             dropped is kept for a fast reconnect before it leaves.
         ice_host: Address of the server's own ICE host candidates.
+        webhook_url: Where signed webhooks go (the app's webhook setting in the cloud);
+            ``None`` sends none. :attr:`webhook_url` can also be set while running.
 
     """
 
@@ -62,6 +65,7 @@ class LocalStreamServer(PeopleMixin):
         *,
         fast_reconnect_deadline_s: int = 10,
         ice_host: str = "127.0.0.1",
+        webhook_url: str | None = None,
     ) -> None:
         self.host = host
         self.api_key = api_key or f"local{secrets.token_hex(8)}"
@@ -76,6 +80,7 @@ class LocalStreamServer(PeopleMixin):
         self._runner: web.AppRunner | None = None
         self._state = ServerState()
         self._faults = FaultState()
+        self._webhooks = WebhookSender(self._state, self.api_key, self.api_secret, webhook_url)
         self._sfu: Sfu | None = None
         self._coordinator: Coordinator | None = None
         self._lock = threading.Lock()
@@ -107,6 +112,20 @@ class LocalStreamServer(PeopleMixin):
     def sfu_ws_url(self) -> str:
         """The SFU signaling WebSocket URL handed out by the join call."""
         return f"ws://{self.public_host}:{self.port}/ws"
+
+    @property
+    def webhook_url(self) -> str | None:
+        """Where signed webhooks are POSTed (``None``: nowhere); settable at any time."""
+        return self._webhooks.url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        self._webhooks.url = url
+
+    @property
+    def webhooks(self) -> WebhookStats:
+        """Counts of webhook deliveries, failures and drops so far."""
+        return self._webhooks.stats
 
     @property
     def running(self) -> bool:
@@ -162,6 +181,9 @@ class LocalStreamServer(PeopleMixin):
             self._state, auth, self._faults, self.ice_host, self.fast_reconnect_deadline_s
         )
         self._coordinator = Coordinator(self._state, auth, self._faults, self._sfu, "")
+        await self._webhooks.start()
+        self._sfu.on_joined = self._webhooks.participant_joined
+        self._coordinator.on_publish = self._webhooks.published
         app = web.Application(client_max_size=8 * 1024 * 1024)
         enable_cors(app)  # browser apps on other origins (the web SDK)
         app.add_routes(sfu_routes(self._sfu))
@@ -182,6 +204,7 @@ class LocalStreamServer(PeopleMixin):
         self._coordinator.public_base = self.base_url
 
     async def _shutdown(self) -> None:
+        await self._webhooks.close()
         if self._sfu is not None:
             await self._sfu.close()
         if self._coordinator is not None:

@@ -65,6 +65,8 @@ class Coordinator:
         self.public_base = public_base
         self.events = CallEvents(self)
         self.client_api = ClientApi(self)
+        #: Called with each event published to a call's watchers (the app's webhook).
+        self.on_publish: Callable[[CallRecord, dict[str, Any]], None] | None = None
         sfu.on_left = self.events.session_left
 
     def routes(self) -> list[web.RouteDef]:
@@ -387,6 +389,8 @@ class Coordinator:
     # ------------------------------------------------------- call broadcasts
     async def publish(self, call: CallRecord, event: dict[str, Any]) -> int:
         """Send a JSON event to every coordinator socket watching the call."""
+        if self.on_publish is not None:
+            self.on_publish(call, event)
         text = json.dumps(event)
         sent = 0
         for conn in self.state.watchers(call):

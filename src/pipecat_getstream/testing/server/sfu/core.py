@@ -70,6 +70,8 @@ class Sfu:
         )
         #: Awaited with each session that leaves and why (the coordinator's event).
         self.on_left: Callable[[SfuSession, str], Awaitable[None]] | None = None
+        #: Awaited with each new session once it has joined (the webhooks' session events).
+        self.on_joined: Callable[[SfuSession], Awaitable[None]] | None = None
 
     # ----------------------------------------------------------------- events
     async def send(self, session: SfuSession, event: events_pb2.SfuEvent) -> bool:
@@ -193,6 +195,8 @@ class Sfu:
         await self.broadcast(
             call, events_pb2.SfuEvent(participant_joined=joined), session.session_id
         )
+        if self.on_joined is not None:
+            await self.on_joined(session)
         return session
 
     async def socket_closed(

@@ -1,0 +1,84 @@
+"""Fixtures of the runner's tests: an agent server on the test's loop, wired to a fresh
+local GetStream server (signed webhooks go to the agent server), and participants."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from pipecat_getstream.runner import AgentServer, RunnerConfig
+from pipecat_getstream.testing import LocalStreamServer, SimulatedParticipant
+from tests.runner.bots import bot
+
+TOKEN = "test-token-" + "x" * 24
+BOT = "pipecat-bot"
+
+
+@pytest.fixture
+def call_id() -> str:
+    return f"runner-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def agent_server(
+    local_server: LocalStreamServer,
+) -> AsyncIterator[Callable[..., Awaitable[tuple[AgentServer, httpx.AsyncClient]]]]:
+    """``await agent_server(**settings)``: a served AgentServer and a client with the token."""
+    started: list[tuple[AgentServer, asyncio.Task[int], httpx.AsyncClient]] = []
+
+    async def make(**settings: Any) -> tuple[AgentServer, httpx.AsyncClient]:
+        settings.setdefault("auth_token", TOKEN)
+        # Webhooks start nothing unless a test asks (a participant's join starts a session).
+        settings.setdefault("webhook_events", ())
+        settings.setdefault("stop_grace_s", 2.0)
+        config = RunnerConfig(
+            api_key=local_server.api_key,
+            api_secret=local_server.api_secret,
+            base_url=local_server.base_url,
+            port=0,
+            **settings,
+        )
+        server = AgentServer(bot, config)
+        task = asyncio.create_task(server.serve(handle_signals=False))
+        while server.url is None:
+            assert not task.done(), task
+            await asyncio.sleep(0.01)
+        local_server.webhook_url = f"{server.url}/webhooks/getstream"
+        client = httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        )
+        started.append((server, task, client))
+        return server, client
+
+    try:
+        yield make
+    finally:
+        local_server.webhook_url = None
+        for server, task, client in started:
+            await client.aclose()
+            server.shutdown()
+            await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def participants(
+    local_server: LocalStreamServer,
+) -> AsyncIterator[Callable[..., Awaitable[SimulatedParticipant]]]:
+    """``await participants(call_id, user_id)``: a joined participant, left at the end."""
+    made: list[SimulatedParticipant] = []
+
+    async def make(call_id: str, user_id: str, **options: Any) -> SimulatedParticipant:
+        participant = SimulatedParticipant(local_server, call_id, user_id, **options)
+        made.append(participant)
+        return await participant.join()
+
+    try:
+        yield make
+    finally:
+        for participant in reversed(made):
+            await participant.leave()
