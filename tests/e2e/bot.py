@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from typing import Any
@@ -140,12 +141,31 @@ class Bot:
     async def __aenter__(self) -> Bot:
         return await self.start()
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def end(self, timeout: float = 20.0) -> str | None:
+        """End the pipeline for sure, within about twice ``timeout``; never raises.
+
+        An EndFrame first; if the pipeline has not ended by ``timeout``, the task is
+        cancelled (a pipeline left running makes the event loop's shutdown hang).
+
+        Returns:
+            ``None`` on a clean end, else what went wrong.
+        """
+        if self._runner_task is None or self._runner_task.done():
+            return None
         try:
-            await self.stop()
-        finally:
-            if self._runner_task is not None and not self._runner_task.done():
-                await self.task.cancel()
+            await self.stop(timeout)
+            return None
+        except Exception as exc:
+            problem = f"{self.transport.call_cid}: EndFrame did not end the pipeline ({exc!r})"
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.task.cancel(), timeout / 2)
+        if not self._runner_task.done():
+            self._runner_task.cancel()
+            await asyncio.wait({self._runner_task}, timeout=timeout / 2)
+        return problem
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.end()
 
 
 async def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:

@@ -86,12 +86,13 @@ class Human:
             await self.kit.start_camera(*self.camera)
         return self
 
-    async def leave(self) -> None:
+    async def leave(self) -> list[str]:
+        """Stop talking and leave; returns what the kit could not do (empty when clean)."""
         if self._talking is not None:
             self._talking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._talking
-        await self.kit.leave()
+        return await self.kit.leave()
 
     async def __aenter__(self) -> Human:
         return await self.join()

@@ -41,9 +41,18 @@ async def main() -> None:
                 ]
                 await asyncio.gather(*(h.join() for h in humans))
                 print(json.dumps({"joined": count}), flush=True)
+            elif words[:1] == ["heard"]:
+                # Seconds of audio each participant has received, from anyone.
+                heard = {h.user_id: h.kit.audio_seconds for h in humans}
+                print(json.dumps({"heard": heard}), flush=True)
             elif words[:1] == ["leave"]:
-                await asyncio.gather(*(h.leave() for h in humans), return_exceptions=True)
-                print(json.dumps({"left": len(humans)}), flush=True)
+                results = await asyncio.gather(*(h.leave() for h in humans), return_exceptions=True)
+                problems = {
+                    h.user_id: result if isinstance(result, list) else [repr(result)]
+                    for h, result in zip(humans, results, strict=True)
+                    if result
+                }
+                print(json.dumps({"left": len(humans), "problems": problems}), flush=True)
                 humans = []
 
 

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
+from pipecat_getstream.testing.signals import SAMPLE_RATE, tone
 from tests.e2e.bot import Bot, wait_until
 
 CALLS = int(os.environ.get("SOAK_CALLS", "4"))
@@ -82,28 +83,47 @@ class Peers:
             self.proc.kill()
 
 
+async def _talk(bot: Bot, hz: float) -> None:
+    """The bot says a steady tone, queued about 0.25 s ahead of real time, until cancelled."""
+    chunk = tone(hz, 0.5)
+    start, queued = time.monotonic(), 0.0
+    while True:
+        await bot.say(chunk, rate=SAMPLE_RATE)
+        queued += 0.5
+        await asyncio.sleep(max(0.0, start + queued - 0.25 - time.monotonic()))
+
+
 async def test_soak_many_calls_in_one_process():
     async with Peers() as peers:
-        await _soak(peers)
+        tag = uuid.uuid4().hex[:6]
+        # The participants run in another process on the same two cores; the forwarding
+        # server passes on a burst after one of their stalls as it is, so the bots buffer up
+        # to 10 s of input (the default is 2 s): what is asserted is that the transport
+        # itself never falls behind and drops audio.
+        bots = [
+            Bot(peers.server, f"soak-{tag}-{i}", keep_audio=False, audio_in_queue_frames=500)
+            for i in range(CALLS)
+        ]
+        try:
+            await _soak(peers, tag, bots)
+        finally:
+            # Every pipeline is ended explicitly, each within a time limit: a pipeline left
+            # running would make the loop's shutdown hang after a failure.
+            problems = await asyncio.gather(*(bot.end(timeout=30) for bot in bots))
+            assert not [p for p in problems if p], problems
 
 
-async def _soak(peers: Peers) -> None:
-    tag = uuid.uuid4().hex[:6]
-    # The participants run in another process on the same two cores; the forwarding server
-    # passes on a burst after one of their stalls as it is, so the bots buffer up to 10 s
-    # of input (the default is 2 s): what is asserted is that the transport itself never
-    # falls behind and drops audio.
-    bots = [
-        Bot(peers.server, f"soak-{tag}-{i}", keep_audio=False, audio_in_queue_frames=500)
-        for i in range(CALLS)
-    ]
+async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
     await asyncio.gather(*(bot.start(timeout=60) for bot in bots))
     await peers.send(f"join soak-{tag} {CALLS}")
+    # Two-way: every bot talks back (a tone of its own) for the whole call.
+    talkers = [asyncio.create_task(_talk(bot, 500 + 10 * i)) for i, bot in enumerate(bots)]
     try:
         await wait_until(
             lambda: all(b.probe.audio_bytes[f"user{i}"] > 16000 for i, b in enumerate(bots)),
             timeout=60,
         )
+        heard_before = (await peers.send("heard"))["heard"]
         gc.collect()
         warm_tasks, warm_rss = len(asyncio.all_tasks()), rss_mb()
         samples = []
@@ -116,25 +136,41 @@ async def _soak(peers: Peers) -> None:
         gc.collect()
         end_tasks, end_rss = len(asyncio.all_tasks()), rss_mb()
         audio = [b.probe.audio_bytes[f"user{i}"] / 32000 for i, b in enumerate(bots)]
+        heard_after = (await peers.send("heard"))["heard"]
     finally:
-        await peers.send("leave")
-    await asyncio.gather(
-        *(
-            wait_until(
-                lambda b=b, i=i: b.fired("on_participant_left") == [(f"user{i}", "left")],
-                timeout=30,
-            )
-            for i, b in enumerate(bots)
-        )
+        for talker in talkers:
+            talker.cancel()
+        await asyncio.gather(*talkers, return_exceptions=True)
+        left = await peers.send("leave")
+    # What each participant heard of its bot during the measured window, in seconds.
+    bot_heard = [heard_after[f"user{i}"] - heard_before[f"user{i}"] for i in range(len(bots))]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(b.fired("on_participant_left") for b in bots):
+        await asyncio.sleep(0.1)
+    missing = [
+        f"call {b.transport.call_cid}: user{i} left with {b.fired('on_participant_left')}"
+        for i, b in enumerate(bots)
+        if b.fired("on_participant_left") != [(f"user{i}", "left")]
+    ]
+    assert not missing, (
+        f"{len(missing)} of {CALLS} bots did not see their participant leave with reason "
+        f"'left' within 30 s: {missing}; the participants' own report: {left}"
     )
     leave_started = time.monotonic()
     await asyncio.gather(*(bot.stop(timeout=60) for bot in bots))
     leave_secs = time.monotonic() - leave_started
     print(
         f"\nsoak: {CALLS} calls, {SECONDS:.0f}s, rss {warm_rss:.0f}->{end_rss:.0f} MB, "
-        f"tasks {warm_tasks}->{end_tasks}, audio per call {min(audio):.1f}-{max(audio):.1f}s, "
-        f"all left in {leave_secs:.1f}s, samples {samples}"
+        f"tasks {warm_tasks}->{end_tasks}, all left in {leave_secs:.1f}s, "
+        f"samples (s, MB, tasks) {samples}"
     )
+    for i, bot in enumerate(bots):
+        kept = [n for n, _ in bot.events if n not in INFORMATIONAL]
+        print(
+            f"  call {i}: {len(kept)} events kept, bot heard user {audio[i]:.1f} s, "
+            f"user heard bot {bot_heard[i]:.1f} s of {SECONDS:.0f} s, "
+            f"input frames dropped {bot.transport.input().dropped_audio_frames}"
+        )
 
     for i, bot in enumerate(bots):
         user = f"user{i}"
@@ -163,5 +199,6 @@ async def _soak(peers: Peers) -> None:
         for earlier, later in zip(heard_at_samples[-2], heard_at_samples[-1], strict=True)
     )
     assert min(audio) > SECONDS * 0.3
+    assert min(bot_heard) > SECONDS * 0.3, bot_heard
     assert end_tasks <= warm_tasks + 2
     assert end_rss - warm_rss < max(15.0, 0.02 * warm_rss)

@@ -64,6 +64,7 @@ class Inbox:
         self.joined: deque[str] = deque(maxlen=MAX_EVENTS)
         self.left: deque[str] = deque(maxlen=MAX_EVENTS)
         self.audio_frames = 0
+        self.audio_seconds = 0.0
         self.call_ended = threading.Event()
 
     # ---------------------------------------------------------------- SDK side
@@ -71,6 +72,7 @@ class Inbox:
         """Record a mono int16 chunk from ``user_id``."""
         with self._lock:
             self.audio_frames += 1
+            self.audio_seconds += len(samples) / rate
             if not self.record:
                 return
             recording = self._audio.get(user_id)

@@ -20,7 +20,7 @@ from loguru import logger
 from pipecat_getstream.errors import GetstreamConfigError
 from pipecat_getstream.testing.kit.call_view import CallView
 from pipecat_getstream.testing.kit.inbox import Inbox, Seat, VideoOut
-from pipecat_getstream.testing.kit.sdk_thread import LoopThread, ServerAddress
+from pipecat_getstream.testing.kit.sdk_thread import SdkThread, ServerAddress
 from pipecat_getstream.testing.signals import (
     LOUD_RMS,
     SAMPLE_RATE,
@@ -36,6 +36,8 @@ T = TypeVar("T")
 CHUNK_SECONDS = 0.02
 #: How far ahead of real time speech is written (the SDK's send buffer).
 LEAD_SECONDS = 0.06
+#: The time limit of each step of :meth:`SimulatedParticipant.leave`.
+LEAVE_STEP_SECONDS = 10.0
 
 
 def _backend(seat: Seat) -> Any:
@@ -93,7 +95,7 @@ class SimulatedParticipant(CallView):
         self._seat = Seat(
             server, call_type, call_id, user_id, receive_video, self._inbox, microphone
         )
-        self._thread: LoopThread | None = None
+        self._thread: SdkThread | None = None
         self._sdk: Any = None
         self._speaking: asyncio.Lock | None = None
         #: ``time.monotonic()`` when the join finished (0.0 before).
@@ -111,7 +113,7 @@ class SimulatedParticipant(CallView):
         """Join the call and publish a microphone (silent until :meth:`say`)."""
         if self._thread is not None:
             raise RuntimeError(f"{self.user_id} has already joined")
-        self._thread = LoopThread(f"participant-{self.user_id}")
+        self._thread = SdkThread(f"participant-{self.user_id}")
 
         async def join() -> None:
             self._sdk = _backend(self._seat)
@@ -127,29 +129,57 @@ class SimulatedParticipant(CallView):
         logger.debug(f"simulated participant {self.user_id} joined {self.call_id}")
         return self
 
-    async def leave(self) -> None:
-        """Leave the call and stop the participant's thread (again: nothing happens)."""
+    async def leave(self) -> list[str]:
+        """Leave the call and stop the participant's thread, within a bounded time.
+
+        Each step (the SDK's leave, cancelling what the SDK left running, stopping the
+        thread) has its own time limit (:data:`LEAVE_STEP_SECONDS`), so ``leave()`` returns
+        within about three times that under any load. Nothing here runs on the loop's default
+        executor, so many participants leaving at once do not queue behind each other.
+        Calling it again, or before :meth:`join`, does nothing.
+
+        Returns:
+            What could not be done (empty when the leave was clean); each item is also
+            logged as a warning.
+
+        """
         thread, self._thread = self._thread, None
-        if thread is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._shut, thread)
+        if thread is None:
+            return []
+        problems: list[str] = []
+        if self._sdk is not None:
+            await self._step(thread, self._sdk.leave(), "the SDK's leave", problems)
+        await self._step(thread, thread.cancel_the_rest(), "cancelling SDK tasks", problems)
+        if not await thread.stop_async(LEAVE_STEP_SECONDS):
+            problems.append(f"its SDK thread did not stop within {LEAVE_STEP_SECONDS:.0f} s")
+        if problems:
+            logger.warning(
+                f"simulated participant {self.user_id} left {self.call_id} uncleanly: "
+                + "; ".join(problems)
+            )
+        else:
+            logger.debug(f"simulated participant {self.user_id} left {self.call_id}")
+        return problems
 
-    def leave_blocking(self) -> None:
-        """:meth:`leave` for synchronous code (e.g. a fixture's teardown); blocks until done."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._shut(thread)
+    def leave_blocking(self) -> list[str]:
+        """:meth:`leave` for synchronous code (e.g. a fixture's teardown); blocks until done.
 
-    def _shut(self, thread: LoopThread) -> None:
-        def on_thread(coro: Coroutine[Any, Any, None]) -> None:
-            asyncio.run_coroutine_threadsafe(coro, thread.loop).result(timeout=20)
+        Must not be called from a thread whose event loop is running (use :meth:`leave`).
+        """
+        if self._thread is None:
+            return []
+        return asyncio.run(self.leave())
 
+    @staticmethod
+    async def _step(
+        thread: SdkThread, coro: Coroutine[Any, Any, None], what: str, problems: list[str]
+    ) -> None:
         try:
-            if self._sdk is not None:
-                on_thread(self._sdk.leave())
-        finally:
-            on_thread(thread.cancel_the_rest())
-            thread.stop()
-        logger.debug(f"simulated participant {self.user_id} left {self.call_id}")
+            await asyncio.wait_for(thread.run(coro), LEAVE_STEP_SECONDS)
+        except asyncio.TimeoutError:
+            problems.append(f"{what} did not finish within {LEAVE_STEP_SECONDS:.0f} s")
+        except Exception as exc:  # reported, not raised: the rest of the leave still runs
+            problems.append(f"{what} failed: {exc!r}")
 
     async def __aenter__(self) -> SimulatedParticipant:
         return await self.join()
@@ -226,6 +256,11 @@ class SimulatedParticipant(CallView):
     def audio_frames(self) -> int:
         """Audio frames received from everyone (counted even when not recording)."""
         return self._inbox.audio_frames
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio received from everyone (counted even when not recording)."""
+        return self._inbox.audio_seconds
 
     async def listen(self, seconds: float, from_user: str) -> np.ndarray:
         """Wait ``seconds`` and return the samples heard from ``from_user`` meanwhile."""

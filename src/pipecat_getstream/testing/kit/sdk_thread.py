@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -27,7 +29,7 @@ class ServerAddress(Protocol):
         ...
 
 
-class LoopThread:
+class SdkThread:
     """A daemon thread running an event loop; coroutines are handed to it."""
 
     def __init__(self, name: str) -> None:
@@ -46,11 +48,22 @@ class LoopThread:
             task.cancel()
         await asyncio.wait(rest, timeout=2) if rest else None
 
-    def stop(self) -> None:
-        """Stop the loop and join the thread."""
+    async def stop_async(self, timeout: float) -> bool:
+        """Stop the loop and wait, without blocking the caller's loop, for the thread to end.
+
+        Returns:
+            Whether the thread ended within ``timeout`` seconds (the loop is closed then;
+            otherwise the daemon thread is left to end by itself).
+
+        """
         if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self.loop.close()
+            return True
+        with contextlib.suppress(RuntimeError):  # the loop closed in between
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._thread.is_alive():
+            return False
+        self.loop.close()
+        return True

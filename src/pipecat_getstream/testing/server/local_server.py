@@ -19,7 +19,7 @@ from pipecat_getstream.testing.server.cors import enable_cors
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.join_page import join_page_routes
 from pipecat_getstream.testing.server.moderation import PeopleMixin
-from pipecat_getstream.testing.server.server_thread import LoopThread
+from pipecat_getstream.testing.server.server_thread import ServerThread
 from pipecat_getstream.testing.server.sfu.core import Sfu
 from pipecat_getstream.testing.server.sfu.signal import sfu_routes
 from pipecat_getstream.testing.server.sfu.twirp import twirp_routes
@@ -76,7 +76,7 @@ class LocalStreamServer(PeopleMixin):
         self.ice_host = ice_host
         self._requested_port = port
         self._port: int | None = None
-        self._loop_thread = LoopThread("LocalStreamServer")
+        self._loop_thread = ServerThread("LocalStreamServer")
         self._runner: web.AppRunner | None = None
         self._state = ServerState()
         self._faults = FaultState()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipecat_getstream.testing.server.coordinator.routes import Coordinator
-from pipecat_getstream.testing.server.server_thread import LoopThread
+from pipecat_getstream.testing.server.server_thread import ServerThread
 from pipecat_getstream.testing.server.sfu.core import Sfu
 from pipecat_getstream.testing.server.state import ServerState
 
@@ -13,7 +13,7 @@ from pipecat_getstream.testing.server.state import ServerState
 class PeopleMixin:
     """Kicks, and the user upserts, call get-or-creates and closed captions received."""
 
-    _loop_thread: LoopThread
+    _loop_thread: ServerThread
     _state: ServerState
     _coordinator: Coordinator | None
     _sfu: Sfu | None

@@ -12,7 +12,7 @@ from loguru import logger
 T = TypeVar("T")
 
 
-class LoopThread:
+class ServerThread:
     """Owns one thread and one event loop; runs coroutines on it from other threads.
 
     Args:
