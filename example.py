@@ -18,8 +18,10 @@ Run it with ``uv run example.py``. What it does depends on the environment:
   it hears. It prints a report and writes it, a recording and a timeline
   picture into ``example-output/`` (``--out DIR``).
 
-* ``--serve`` starts the local server and the offline bot and stays up, so you
-  can join the call with your own GetStream client.
+* ``--serve`` starts the local server and the offline bot and stays up, and opens
+  the call's join page (served by the local server) in your browser: talk to the
+  bot with your own microphone (``--no-browser`` only prints its address). Any
+  GetStream client can join the call too.
 """
 
 from __future__ import annotations
@@ -209,6 +211,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="--serve: address to listen on")
     parser.add_argument("--port", type=int, default=0, help="--serve: port (default: any)")
     parser.add_argument("--call-id", default="example", help="--serve: the bot's call id")
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="--serve: print the join page's address instead of opening it in a browser",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logs")
     return parser.parse_args(argv)
 
@@ -248,7 +255,12 @@ async def run(args: argparse.Namespace, mode: str, env: dict[str, str]) -> int:
         from examples.offline import run_demo, serve
 
         if args.serve:
-            await serve(host=args.host, port=args.port, call_id=args.call_id)
+            await serve(
+                host=args.host,
+                port=args.port,
+                call_id=args.call_id,
+                open_page=None if args.no_browser else open_browser,
+            )
             return 0
         return 0 if await run_demo(args.out) else 1
     except asyncio.CancelledError:

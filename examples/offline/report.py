@@ -216,5 +216,6 @@ def format_report(r: dict[str, Any], out: Path) -> str:
             f"  both sides       {out / files['conversation_wav']} (left participant, right bot)",
             f"  timeline         {out / files['timeline_png']}",
             f"  runtime          {r['runtime_s']:.1f} s — {verdict}",
+            "  talk to it       uv run example.py --serve (a join page opens in your browser)",
         ]
     )

@@ -12,9 +12,10 @@ Fixtures:
   (one per frequency, made once in a session tmp dir).
 * ``chromium_browser``: a factory ``await chromium_browser(wav_freq=440.0)`` of launched
   browsers, one per distinct WAV (fake-capture flags are per launch), closed after the test.
-* ``browser_page``: a factory ``await browser_page(wav_freq=440.0)`` of pages, each in a fresh
-  context of the browser for that WAV, camera and microphone granted; the page's console
-  and errors are kept on ``page.console_lines`` for failure messages.
+  ``wav=<path>`` uses a WAV file of the test's own (speech, say) instead of a tone.
+* ``browser_page``: a factory ``await browser_page(wav_freq=440.0)`` (or ``wav=<path>``) of
+  pages, each in a fresh context of the browser for that WAV, camera and microphone granted;
+  the page's console and errors are kept on ``page.console_lines`` for failure messages.
 
 Every launch has a fresh profile (Playwright's own temporary user-data-dir). Playwright's async
 objects belong to the event loop that made them and pytest-asyncio gives each test its own
@@ -139,17 +140,17 @@ async def chromium_browser(
     from playwright.async_api import async_playwright
 
     playwright = await async_playwright().start()
-    browsers: dict[float, Any] = {}
+    browsers: dict[Path, Any] = {}
 
-    async def launch(wav_freq: float = 440.0) -> Any:
-        if wav_freq not in browsers:
-            wav = tone_wav(wav_freq)
-            browsers[wav_freq] = await playwright.chromium.launch(
+    async def launch(wav_freq: float = 440.0, wav: Path | None = None) -> Any:
+        microphone = Path(wav) if wav is not None else tone_wav(wav_freq)
+        if microphone not in browsers:
+            browsers[microphone] = await playwright.chromium.launch(
                 executable_path=chromium_executable,
                 headless=True,
-                args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}"],
+                args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={microphone}"],
             )
-        return browsers[wav_freq]
+        return browsers[microphone]
 
     try:
         yield launch
@@ -164,8 +165,8 @@ async def browser_page(chromium_browser: BrowserFactory) -> AsyncIterator[Browse
     """A factory ``await browser_page(wav_freq=440.0)`` of pages, each in a fresh context."""
     contexts: list[Any] = []
 
-    async def make(wav_freq: float = 440.0, **context_options: Any) -> Any:
-        browser = await chromium_browser(wav_freq=wav_freq)
+    async def make(wav_freq: float = 440.0, wav: Path | None = None, **context_options: Any) -> Any:
+        browser = await chromium_browser(wav_freq=wav_freq, wav=wav)
         context = await browser.new_context(permissions=["microphone", "camera"], **context_options)
         contexts.append(context)
         page = await context.new_page()

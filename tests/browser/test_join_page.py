@@ -7,9 +7,16 @@ What the page plays is measured inside the page, with a WebAudio analyser on the
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import signal
+import sys
 import time
 import uuid
+import wave
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -24,6 +31,7 @@ from tests.e2e.bot import Bot, wait_until
 
 from pipecat_getstream.pipeline.captions import sdk_supports_captions
 from pipecat_getstream.pipeline.frames import InterruptionFrame
+from pipecat_getstream.testing import SimulatedParticipant
 from pipecat_getstream.testing.server.join_page import join_url
 from pipecat_getstream.testing.signals import dominant_frequency, rms, tone
 
@@ -32,6 +40,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 #: The person's microphone (the WAV Chromium plays) and the bot's voice.
 MIC_HZ = 660.0
 BOT_HZ = 440.0
+OTHER_HZ = 880.0
 
 #: In-page: the strongest frequency and the level (RMS, 0..1) of what the page plays for
 #: ``userId``, from an analyser on that participant's <audio> element's stream.
@@ -89,12 +98,14 @@ async def played(page: Any, user_id: str) -> dict[str, float] | None:
     return await page.evaluate(PLAYED_JS, user_id)
 
 
-async def wait_page(page: Any, predicate: Any, timeout: float, what: str) -> None:
-    """Poll the page's measurement of the bot until ``predicate`` holds."""
+async def wait_page(
+    page: Any, predicate: Any, timeout: float, what: str, user_id: str = "pipecat-bot"
+) -> None:
+    """Poll the page's measurement of ``user_id``'s audio until ``predicate`` holds."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = await played(page, "pipecat-bot")
+        last = await played(page, user_id)
         if last is not None and predicate(last):
             return
         await page.wait_for_timeout(100)
@@ -107,9 +118,15 @@ def heard_hz(bot: Bot, user_id: str) -> float:
     return dominant_frequency(samples, rate)
 
 
-async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_page):
+async def test_a_person_talks_with_the_bot_and_meets_another_participant(
+    local_server, browser_page
+):
     call_id = new_call()
-    async with Bot(local_server, call_id) as bot:
+    async with (
+        Bot(local_server, call_id, closed_captions=True) as bot,
+        SimulatedParticipant(local_server, call_id, "dave") as dave,
+    ):
+        await dave.start_camera(320, 240)
         page = await open_page(browser_page, local_server, call_id)
         await join(page, "alice")
 
@@ -119,8 +136,21 @@ async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_p
         await wait_until(lambda: abs(heard_hz(bot, "alice") - MIC_HZ) < 15, timeout=10)
         assert rms(bot.probe.samples("alice")[-8000:]) > 300
 
-        # The page sees the bot in the call and plays what it says.
-        await page.wait_for_selector('#people li[data-user-id="pipecat-bot"]', timeout=10000)
+        # The page lists everyone, shows dave's camera, and dave's SDK hears the person.
+        for user_id in ("pipecat-bot", "dave", "alice"):
+            await page.wait_for_selector(f'#people li[data-user-id="{user_id}"]', timeout=10000)
+        await page.wait_for_function(
+            """() => {
+              const video = document.querySelector('.tile[data-user-id="dave"] video');
+              return video !== null && video.videoWidth > 0;
+            }""",
+            timeout=15000,
+        )
+        since = await dave.wait_for_sound("alice", timeout=15)
+        await asyncio.sleep(1.0)
+        assert abs(dave.recording("alice").dominant_frequency(since) - MIC_HZ) < 15
+
+        # The page plays what the bot says, and shows who speaks.
         await bot.say(tone(BOT_HZ, 20.0, rate=16000))
         await wait_page(
             page,
@@ -128,12 +158,11 @@ async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_p
             timeout=15,
             what="the page plays the bot's tone",
         )
-
-        # Who speaks is shown: the bot (its tone) and the person (their microphone).
         await page.wait_for_selector(
             '#people li.speaking[data-user-id="pipecat-bot"]', timeout=5000
         )
         await page.wait_for_selector('#people li.speaking[data-user-id="alice"]', timeout=5000)
+        assert await page.locator('#people li.speaking[data-user-id="dave"]').count() == 0
 
         # An interruption silences it.
         await bot.task.queue_frame(InterruptionFrame())
@@ -142,11 +171,24 @@ async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_p
         quiet = await played(page, "pipecat-bot")
         assert quiet is not None and quiet["level"] < 0.005, quiet
 
-        # The agent's custom events appear.
+        # The agent's custom events appear, and its captions (SDKs that post them).
         await bot.transport.send_custom_event({"type": "hint", "text": "say hello"})
         event = page.locator("#events li", has_text="say hello")
         await event.wait_for(timeout=10000)
         assert await event.get_attribute("data-user-id") == "pipecat-bot"
+        if sdk_supports_captions():
+            speech = tone(BOT_HZ, 1.0, rate=16000)
+            for frame in [
+                TTSStartedFrame(),
+                OutputAudioRawFrame(speech.tobytes(), 16000, 1),
+                TTSTextFrame("Hello", "word"),
+                TTSTextFrame("there.", "word"),
+                TTSStoppedFrame(),
+            ]:
+                await bot.task.queue_frame(frame)
+            caption = page.locator("#captions li", has_text="Hello there.")
+            await caption.wait_for(timeout=15000)
+            assert await caption.get_attribute("data-speaker-id") == "pipecat-bot"
 
         # The camera reaches the SFU as the person's video track.
         alice = next(
@@ -173,55 +215,85 @@ async def test_a_person_talks_with_the_bot_from_the_page(local_server, browser_p
         # Leaving: the bot sees the person leave, for reason "left".
         await page.click("#leave")
         await wait_until(lambda: reasons_left(bot, "alice") == ["left"], timeout=15)
-        assert await page.evaluate("document.body.dataset.state") == "left"
-
-
-@pytest.mark.skipif(not sdk_supports_captions(), reason="this SDK has no send_closed_caption")
-async def test_the_bot_s_captions_appear_on_the_page(local_server, browser_page):
-    call_id = new_call()
-    async with Bot(local_server, call_id, closed_captions=True) as bot:
-        page = await open_page(browser_page, local_server, call_id)
-        await join(page, "bob")
-        await wait_until(lambda: "bob" in bot.transport.get_participants(), timeout=15)
-        speech = tone(BOT_HZ, 1.0, rate=16000)
-        for frame in [
-            TTSStartedFrame(),
-            OutputAudioRawFrame(speech.tobytes(), 16000, 1),
-            TTSTextFrame("Hello", "word"),
-            TTSTextFrame("there.", "word"),
-            TTSStoppedFrame(),
-        ]:
-            await bot.task.queue_frame(frame)
-        caption = page.locator("#captions li", has_text="Hello there.")
-        await caption.wait_for(timeout=15000)
-        assert await caption.get_attribute("data-speaker-id") == "pipecat-bot"
+        state = await page.evaluate("document.body.dataset.state")
+        assert state == "left", (await page.text_content("#error"), page.console_lines)
 
 
 def user_token(server: Any, user_id: str, **claims: Any) -> str:
     return jwt.encode({"user_id": user_id, **claims}, server.api_secret, algorithm="HS256")
 
 
-@pytest.mark.parametrize(
-    ("token", "message"),
-    [
-        (
-            lambda s: user_token(s, "carol", exp=datetime.now(timezone.utc) - timedelta(hours=1)),
-            "token has expired",
-        ),
-        (
-            lambda s: jwt.encode({"user_id": "carol"}, "not-the-secret", algorithm="HS256"),
-            "signature is not valid",
-        ),
-        (lambda s: "garbage", "JWTAuth error"),
-    ],
-    ids=["expired", "wrong-secret", "malformed"],
-)
-async def test_a_bad_token_gets_a_clear_message(local_server, browser_page, token, message):
+async def test_a_bad_or_expired_token_gets_a_clear_message(local_server, browser_page):
     call_id = new_call()
-    page = await open_page(browser_page, local_server, call_id, f"?token={token(local_server)}")
-    await page.fill("#user-id", "carol")
-    await page.click("#join")
-    await page.wait_for_function("document.body.dataset.state === 'error'", timeout=20000)
-    text = await page.text_content("#error")
-    assert "Your token was refused" in text and message in text, text
+    expired = datetime.now(timezone.utc) - timedelta(hours=1)
+    cases = [
+        (user_token(local_server, "carol", exp=expired), "token has expired"),
+        (jwt.encode({"user_id": "carol"}, "not-the-secret", algorithm="HS256"), "signature"),
+        ("garbage", "JWTAuth error"),
+    ]
+    page = await browser_page(wav_freq=MIC_HZ)
+    for token, message in cases:
+        await page.goto(join_url(local_server.base_url, "default", call_id) + f"?token={token}")
+        await page.fill("#user-id", "carol")
+        await page.click("#join")
+        await page.wait_for_function("document.body.dataset.state === 'error'", timeout=20000)
+        text = await page.text_content("#error")
+        assert "Your token was refused" in text and message in text, (token, text)
     assert "carol" not in local_server.participants("default", call_id)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOUD_KEYS = ("STREAM_API_KEY", "STREAM_API_SECRET", "DEEPGRAM_API_KEY", "GOOGLE_API_KEY")
+
+
+def speech_wav(folder: Path) -> Path:
+    """``assets/hello.wav`` then 2.5 s of silence: Chromium loops it, so the person pauses."""
+    with wave.open(str(ROOT / "assets" / "hello.wav"), "rb") as source:
+        params, frames = source.getparams(), source.readframes(source.getnframes())
+    path = folder / "hello-pause.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames + b"\0" * (params.sampwidth * int(params.framerate * 2.5)))
+    return path
+
+
+async def test_example_serve_prints_a_page_where_a_person_talks_to_the_echo_bot(
+    browser_page, tmp_path
+):
+    env = {**os.environ, **{key: "" for key in CLOUD_KEYS}}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "example.py",
+        "--serve",
+        "--no-browser",
+        "--call-id",
+        "browser-test",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output: list[str] = []
+    try:
+        url = None
+        while url is None:
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line, f"example.py --serve ended:\n{''.join(output)}"
+            output.append(line.decode())
+            found = re.search(r"join page\s+(http://\S+)", output[-1])
+            url = found.group(1) if found else None
+        assert url.endswith("/join/default/browser-test")
+
+        page = await browser_page(wav=speech_wav(tmp_path))
+        await page.goto(url)
+        await join(page, "alice")
+        # The echo agent says back what it heard and publishes its state as custom events.
+        await page.locator("#events li", has_text="speaking").first.wait_for(timeout=30000)
+        await wait_page(page, lambda m: m["level"] > 0.02, timeout=15, what="the bot's echo")
+        await page.click("#leave")
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 30)
+    rest = (await proc.stdout.read()).decode()
+    assert "Stopped." in rest, "".join(output) + rest

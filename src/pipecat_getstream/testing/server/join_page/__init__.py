@@ -6,7 +6,7 @@ joins the call as an ordinary participant: the coordinator's own REST join and W
 protobuf behind it). Routes:
 
 * ``GET /join/{call_type}/{call_id}``: the page.
-* ``GET /join/static/{name}``: its script and style sheet.
+* ``GET /join/static/{name}``: its scripts and style sheet.
 * ``GET /join/api/token?user_id=...``: a user token for any user id the page picks, with the
   API key. This makes the server a development server only: anyone who reaches it can join
   any call as anyone, as with the rest of the local server.
@@ -27,6 +27,7 @@ from aiohttp import web
 from pipecat_getstream.testing.server.join_page.bridge import serve_bridge
 
 STATIC_FILES = {
+    "call.js": "text/javascript",
     "join.js": "text/javascript",
     "join.css": "text/css",
 }
