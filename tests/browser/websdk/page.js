@@ -131,15 +131,20 @@ window.app = {
       state.customEvents.push({ user: event.user && event.user.id, custom: event.custom });
     });
     state.subscription = call.state.participants$.subscribe((ps) => onParticipants(call, ps));
+    // Devices switched off before the join stay off (the call settings' defaults, camera
+    // and microphone on, apply only to devices the app has not set).
+    if (!mic) await call.microphone.disable();
+    if (!camera) await call.camera.disable();
     await call.join({ create: true });
     if (mic) await call.microphone.enable();
-    else await call.microphone.disable();
     if (camera) await call.camera.enable();
-    else await call.camera.disable();
     return call.state.localParticipant ? call.state.localParticipant.sessionId : null;
   },
 
-  async startScreenShare() {
+  /** Share the (fake) screen; `audio: false` shares no tab audio (the SDK shares it by default). */
+  async startScreenShare({ audio = true } = {}) {
+    if (audio) state.call.screenShare.enableScreenShareAudio();
+    else await state.call.screenShare.disableScreenShareAudio();
     await state.call.screenShare.enable();
   },
 

@@ -14,6 +14,7 @@ from loguru import logger
 
 from pipecat_getstream.testing.server.auth import ApiError, twirp_error
 from pipecat_getstream.testing.server.sfu.core import Sfu
+from pipecat_getstream.testing.server.sfu.mute import update_mute_states
 from pipecat_getstream.testing.server.sfu.publisher_link import candidate_from_json
 from pipecat_getstream.testing.server.state import SfuSession
 
@@ -96,6 +97,8 @@ async def _dispatch(
         return await sfu.set_publisher(session, req)
     if method == "UpdateSubscriptions":
         await sfu.update_subscriptions(session, req)
+    elif method == "UpdateMuteStates":
+        await update_mute_states(sfu, session, req)
     elif method == "SendAnswer":
         if req.peer_type == models_pb2.PEER_TYPE_SUBSCRIBER and session.subscriber is not None:
             await session.subscriber.on_answer(req.sdp)
