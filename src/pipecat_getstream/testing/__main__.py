@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if server.port == WEB_SDK_REWRITTEN_PORT:
         # The web SDK's socket URL is its baseURL with ":3030" replaced by ":8800".
         print("# warning: the web SDK cannot use port 3030 (it opens its socket on 8800)")
+    print(f"# join page (a call from your browser): {server.base_url}/join/<call type>/<call id>")
     print("# press Ctrl-C to stop", flush=True)
     try:
         stopping.wait()

@@ -64,8 +64,13 @@ function tile(person) {
 }
 
 function attachMedia(person) {
-  const streams = call.media.get(person.track_lookup_prefix) || {};
   const element = tile(person);
+  if (person.session_id === call.sessionId) {  // yourself: your camera, never your sound
+    const video = element.querySelector("video");
+    if (video.srcObject !== call.local) video.srcObject = call.local;
+    return;
+  }
+  const streams = call.media.get(person.track_lookup_prefix) || {};
   for (const [type, stream] of Object.entries(streams)) {
     if (TRACK_KINDS[type] === "video") {
       element.querySelector("video").srcObject = stream;
