@@ -35,7 +35,8 @@ async def agent_server(
         settings.setdefault("auth_token", TOKEN)
         # Webhooks start nothing unless a test asks (a participant's join starts a session).
         settings.setdefault("webhook_events", ())
-        settings.setdefault("stop_grace_s", 2.0)
+        settings.setdefault("stop_grace_s", 1.0)
+        serve = settings.pop("bot", bot)
         config = RunnerConfig(
             api_key=local_server.api_key,
             api_secret=local_server.api_secret,
@@ -43,7 +44,7 @@ async def agent_server(
             port=0,
             **settings,
         )
-        server = AgentServer(bot, config)
+        server = AgentServer(serve, config)
         task = asyncio.create_task(server.serve(handle_signals=False))
         while server.url is None:
             assert not task.done(), task

@@ -34,7 +34,7 @@ async def test_sigterm_drains_live_sessions_and_exits_0(
         RUNNER_API_TOKEN=TOKEN,
     )
     command = [sys.executable, "-m", "pipecat_getstream.runner", "tests.runner.bots:bot"]
-    command += ["--port", "0", "--drain-timeout", "4", "--stop-grace", "3"]
+    command += ["--port", "0", "--drain-timeout", "5", "--stop-grace", "1"]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:
@@ -53,6 +53,16 @@ async def test_sigterm_drains_live_sessions_and_exits_0(
                 json={"call_id": call_id + "-b", "body": {"mode": "finish", "seconds": 1.0}},
             )
             assert finishing.status_code == 201
+            finishing_id = finishing.json()["session_id"]
+
+            async def finishing_joined() -> bool:
+                answer = await client.get(f"/sessions/{finishing_id}")
+                return answer.json()["join_s"] is not None
+
+            deadline = time.monotonic() + 20
+            while not await finishing_joined():
+                assert time.monotonic() < deadline, "the finishing bot did not join"
+                await asyncio.sleep(0.05)
 
             sent = time.monotonic()
             process.send_signal(signal.SIGTERM)
@@ -63,7 +73,7 @@ async def test_sigterm_drains_live_sessions_and_exits_0(
             assert ready.status_code == 503 and ready.json()["reason"] == "draining"
             refused = await client.post("/sessions", json={"call_id": call_id + "-c"})
             assert refused.status_code == 503 and "Retry-After" in refused.headers
-            code = await asyncio.to_thread(process.wait, 60)
+            code = await asyncio.to_thread(process.wait, 60)  # raises if it never exits
         drain_s = time.monotonic() - sent
         text = log.read_text()
         assert code == 0, text[-3000:]
