@@ -14,7 +14,9 @@ The options here mirror the cloud's shape with one spatial and one temporal laye
 * camera video: VP9 (profile 0) by default, and VP8 and H.264 (constrained
   baseline, packetization mode 1) also accepted; the default comes first, as a
   client that takes the first camera option gets the server's preferred codec;
-* screen share: VP8 (what the 7.x SDK publishes screen share with).
+* screen share: VP8 (what the 7.x SDK publishes screen share with);
+* screen-share audio: Opus (the web SDK shares a tab's audio by default, and refuses to
+  publish it, "No publish options found for SCREEN_SHARE_AUDIO", without an option).
 
 Built from the SDK's own protobuf classes, which are the same in every supported
 SDK version (3.3.3 through 7.x).
@@ -95,7 +97,7 @@ def publish_options(video_codec: str = "vp9") -> list[models_pb2.PublishOption]:
 
     One option per accepted (track type, codec) pair, each with a distinct ``id``
     and a single layer: Opus audio; camera video in every codec of
-    ``VIDEO_CODECS``, ``video_codec`` first; VP8 screen share.
+    ``VIDEO_CODECS``, ``video_codec`` first; VP8 screen share; Opus screen-share audio.
 
     Args:
         video_codec: The preferred camera codec, one of ``VIDEO_CODECS`` (any case).
@@ -153,6 +155,14 @@ def publish_options(video_codec: str = "vp9") -> list[models_pb2.PublishOption]:
             height=1080,
             bitrate=1_500_000,
             fps=15,
+        )
+    )
+    options.append(
+        models_pb2.PublishOption(
+            id=len(options),
+            track_type=models_pb2.TRACK_TYPE_SCREEN_SHARE_AUDIO,
+            codec=codec("opus"),
+            bitrate=128000,
         )
     )
     return options
