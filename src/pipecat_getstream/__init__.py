@@ -16,6 +16,7 @@ from pipecat_getstream.errors import (
     GetstreamConfigError,
     GetstreamConnectionError,
     GetstreamError,
+    GetstreamJoinError,
     GetstreamNotConnectedError,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "GetstreamConfigError",
     "GetstreamConnectionError",
     "GetstreamError",
+    "GetstreamJoinError",
     "GetstreamNotConnectedError",
     "GetstreamParams",
     "GetstreamTransport",

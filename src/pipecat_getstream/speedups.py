@@ -2,14 +2,16 @@
 
 aiortc's RTP sender computes the audio level of every outgoing ``AudioFrame`` with
 ``aiortc.rtp.compute_audio_level_dbov``, which walks the samples one at a time in Python while
-holding the GIL. For a 20 ms 48 kHz stereo frame that is 1,920 iterations per frame; on the
-local server, which re-encodes every forwarded stream, it was two thirds of the time its event
-loop held the GIL at 8 calls (py-spy, ``python -m bench.profile --process server``).
+holding the GIL: 1,920 iterations for a 20 ms 48 kHz stereo frame. On getstream 3.3.3-6.x
+every bot's audio track is sent by aiortc, so a process with many calls pays it 50 times a
+second per call. (It was measured where it was largest, on an earlier local server that
+re-encoded every stream through aiortc: two thirds of its event loop's GIL time at 8 calls.)
 
-:func:`install_fast_audio_level` swaps in a numpy version that reads the same bytes and
-returns the same integer for every input (``tests/unit/test_speedups.py`` checks this against
-aiortc's own function). The swap is process-wide and idempotent; :func:`uninstall_fast_audio_level`
-restores aiortc's function.
+Nothing installs it by default: the library changes nothing process-wide. A process opts in
+with :func:`install_fast_audio_level`, which swaps in a numpy version that reads the same
+bytes and returns the same integer for every input (``tests/unit/test_speedups.py`` checks
+this against aiortc's own function); :func:`uninstall_fast_audio_level` restores aiortc's
+function. SDK 7.x sends audio from its Rust core and is unaffected.
 """
 
 from __future__ import annotations

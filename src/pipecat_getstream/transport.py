@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import Frame
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 
 from pipecat_getstream.call.client import GetstreamClient
@@ -18,74 +19,43 @@ from pipecat_getstream.call.validation import (
     check_credentials,
     check_user_id,
 )
+from pipecat_getstream.errors import GetstreamError
 from pipecat_getstream.params import GetstreamParams, validate_params
 from pipecat_getstream.people.participant_info import ParticipantInfo, check_user_name
 from pipecat_getstream.pipeline.captions import CaptionTarget, ClosedCaptions
+from pipecat_getstream.pipeline.events import (
+    EVENTS,
+    SHORTER_HANDLERS_OK,
+    SYNC_EVENTS,
+    TransportEvent,
+)
 from pipecat_getstream.pipeline.frames import (
     BotConnectedFrame,
     ClientConnectedFrame,
     EndPipelineFrame,
+    push_fatal_error,
 )
 from pipecat_getstream.pipeline.input import GetstreamInputTransport
 from pipecat_getstream.pipeline.output import GetstreamOutputTransport
-from pipecat_getstream.stacks.base import CAMERA, SCREEN_VIDEO
+from pipecat_getstream.stacks.base import CAMERA, SCREEN_VIDEO, StackConfig
 
 __all__ = ["GetstreamParams", "GetstreamTransport"]
 
-#: Events of the spec, plus Pipecat's client conventions and reconnection/call-end extras.
-EVENTS = (
-    "on_connected",
-    "on_disconnected",
-    "on_before_disconnect",
-    "on_participant_connected",
-    "on_participant_disconnected",
-    "on_participant_left",
-    "on_participant_updated",
-    "on_active_speaker_changed",
-    "on_first_participant_joined",
-    "on_audio_track_subscribed",
-    "on_audio_track_unsubscribed",
-    "on_video_track_subscribed",
-    "on_video_track_unsubscribed",
-    "on_screen_share_track_subscribed",
-    "on_screen_share_track_unsubscribed",
-    "on_stream_custom_event",
-    "on_client_connected",
-    "on_client_disconnected",
-    "on_call_ended",
-    "on_reconnecting",
-    "on_reconnected",
-    "on_reconnect_failed",
-)
-_SYNC_EVENTS = ("on_before_disconnect",)
-
-#: Events whose handlers may take fewer arguments than they are passed (the transport
-#: included): ``on_participant_left(transport, participant_id)`` predates ``reason``.
-_SHORTER_HANDLERS_OK = {"on_participant_left": 3}
+#: Pipecat's error category for each cause of a failed join.
+_JOIN_FAILURE_CATEGORY = {
+    "credentials": "authentication",
+    "token_expired": "authentication",
+    "unreachable": "connectivity",
+}
 
 
 class GetstreamTransport(BaseTransport):
     """Puts a Pipecat pipeline into a GetStream call as a participant.
 
-    Event handlers receive the transport first, then the arguments below:
-
-    - ``on_connected()``, ``on_disconnected()``, ``on_before_disconnect()`` (awaited before
-      leaving, so it can still send events);
-    - ``on_participant_connected(participant_id)``, ``on_participant_disconnected(...)``,
-      ``on_participant_left(participant_id, reason)`` (``reason``: ``"left"``,
-      ``"timeout"``, ``"removed"`` or ``"call_ended"``; handlers without the ``reason``
-      parameter work too), ``on_first_participant_joined(...)`` (once each time the call
-      goes from no participants to one);
-    - ``on_participant_updated(participant_id)`` (profile or published tracks changed: see
-      :meth:`get_participant`), ``on_active_speaker_changed(participant_id)`` (the SFU's
-      dominant speaker; may be the bot's own user id);
-    - ``on_audio_track_subscribed(participant_id)`` / ``..._unsubscribed``, and the same for
-      video and screen share (``on_screen_share_track_subscribed``, when asked for);
-    - ``on_stream_custom_event(event)``: the event dict as GetStream delivers it (payload
-      under ``"custom"``, sender under ``"user"``); the bot's own events are not echoed;
-    - Pipecat conventions ``on_client_connected(participant_id)`` and
-      ``on_client_disconnected(participant_id)``; extras ``on_call_ended()``,
-      ``on_reconnecting()``, ``on_reconnected()``, ``on_reconnect_failed(reason)``.
+    Its events, and each handler's arguments after the transport, are listed in
+    :class:`~pipecat_getstream.pipeline.events.GetstreamCallbacks`. A join that fails for
+    good (refused credentials, an expired token, an unreachable server) is reported as
+    a fatal error naming the cause, and the pipeline ends.
 
     Participant ids are GetStream user ids. Exactly one of ``api_secret`` and ``token`` must
     be given. The installed GetStream SDK decides the media stack (aiortc for 3.3.3-6.x,
@@ -133,7 +103,7 @@ class GetstreamTransport(BaseTransport):
         check_credentials(api_key, api_secret, token)
         self._params = params if params is not None else GetstreamParams()
         validate_params(self._params)
-        self._client = GetstreamClient(
+        config = StackConfig(
             api_key=api_key,
             api_secret=api_secret or None,
             token=token or None,
@@ -141,7 +111,6 @@ class GetstreamTransport(BaseTransport):
             call_id=check_call_id(call_id),
             user_id=check_user_id(user_id),
             base_url=check_base_url(base_url),
-            emit=self._on_client_event,
             subscribe_audio=self._params.audio_in_enabled,
             subscribe_video=self._params.video_in_enabled,
             user_name=check_user_name(user_name),
@@ -150,26 +119,27 @@ class GetstreamTransport(BaseTransport):
             publish_screen_share=self._params.video_out_enabled
             and SCREEN_VIDEO in self._params.video_out_destinations,
         )
+        self._client = GetstreamClient(config, self._on_client_event)
         self._input: GetstreamInputTransport | None = None
         self._output: GetstreamOutputTransport | None = None
         self._fitted: dict[tuple[str, Any], Any] = {}
         self._captions = (
-            ClosedCaptions(
-                CaptionTarget(
-                    api_key,
-                    api_secret or None,
-                    token or None,
-                    self._client.base_url,
-                    call_type,
-                    call_id,
-                    user_id,
-                )
-            )
+            ClosedCaptions(CaptionTarget(call_type, call_id, user_id), self._client.rest)
             if self._params.closed_captions
             else None
         )
+        self._join_failure_reported = False
+        # What the transport itself does on some events, before the user's handlers run.
+        self._reactions: dict[TransportEvent, Callable[..., Awaitable[None]]] = {
+            "on_stream_custom_event": self._push_app_message,
+            "on_call_ended": self._end_pipeline,
+            "on_participant_left": self._forget_participant,
+            "on_audio_track_unsubscribed": self._audio_track_ended,
+            "on_connected": self._push_bot_connected,
+            "on_client_connected": self._push_client_connected,
+        }
         for name in EVENTS:
-            self._register_event_handler(name, sync=name in _SYNC_EVENTS)
+            self._register_event_handler(name, sync=name in SYNC_EVENTS)
 
     def __repr__(self) -> str:
         return f"{self.name}({self._client.call_type}:{self._client.call_id})"
@@ -245,7 +215,7 @@ class GetstreamTransport(BaseTransport):
 
     def add_event_handler(self, event_name: str, handler: Any) -> None:
         """Add an event handler (see the class docstring for each event's arguments)."""
-        count = _SHORTER_HANDLERS_OK.get(event_name)
+        count = SHORTER_HANDLERS_OK.get(event_name)
         if count is not None:
             fitted = fit_arguments(handler, count)
             if fitted is not handler:
@@ -332,20 +302,49 @@ class GetstreamTransport(BaseTransport):
         """The id of a client as passed to ``on_client_connected`` (a participant id)."""
         return str(client)
 
-    async def _on_client_event(self, name: str, *args: Any) -> None:
-        if name == "on_stream_custom_event" and self._input is not None:
-            await self._input.push_app_message(args[0])
-        elif name == "on_call_ended":
-            await self._end_pipeline()
-        elif name == "on_participant_left" and self._input is not None:
-            await self._input.participant_left(args[0])
-        elif name == "on_audio_track_unsubscribed" and self._input is not None:
-            self._input.audio_track_ended(args[0])
-        elif name == "on_connected" and BotConnectedFrame is not None:
-            await self._push_system_frame(BotConnectedFrame())
-        elif name == "on_client_connected" and ClientConnectedFrame is not None:
-            await self._push_system_frame(ClientConnectedFrame())
+    async def join_failed(self, processor: FrameProcessor, error: GetstreamError) -> None:
+        """Report a join that failed for good, once: a fatal error that ends the pipeline.
+
+        Called by the input and output processors when joining fails; the first report
+        pushes the error (its message names the cause) and cancels the pipeline, later
+        ones do nothing.
+
+        Args:
+            processor: The processor whose start failed.
+            error: The error ``connect`` raised.
+
+        """
+        if self._join_failure_reported:
+            return
+        self._join_failure_reported = True
+        category = _JOIN_FAILURE_CATEGORY.get(getattr(error, "cause", ""), "unknown")
+        await push_fatal_error(processor, str(error), error, category)
+
+    async def _on_client_event(self, name: TransportEvent, *args: Any) -> None:
+        reaction = self._reactions.get(name)
+        if reaction is not None:
+            await reaction(*args)
         await self._call_event_handler(name, *args)
+
+    async def _push_app_message(self, event: dict[str, Any], *_: Any) -> None:
+        if self._input is not None:
+            await self._input.push_app_message(event)
+
+    async def _forget_participant(self, participant_id: str, *_: Any) -> None:
+        if self._input is not None:
+            await self._input.participant_left(participant_id)
+
+    async def _audio_track_ended(self, participant_id: str) -> None:
+        if self._input is not None:
+            self._input.audio_track_ended(participant_id)
+
+    async def _push_bot_connected(self) -> None:
+        if BotConnectedFrame is not None:
+            await self._push_system_frame(BotConnectedFrame())
+
+    async def _push_client_connected(self, *_: Any) -> None:
+        if ClientConnectedFrame is not None:
+            await self._push_system_frame(ClientConnectedFrame())
 
     async def _push_system_frame(self, frame: Frame) -> None:
         if self._input is not None:

@@ -8,13 +8,15 @@ from pipecat.frames.frames import BotStoppedSpeakingFrame, TTSTextFrame
 
 from pipecat_getstream.pipeline.captions import Caption, CaptionTarget, ClosedCaptions
 from pipecat_getstream.pipeline.frames import InterruptionFrame
+from pipecat_getstream.stacks.rest import RestClient
 
-TARGET = CaptionTarget("key", "secret", None, "http://127.0.0.1:1", "default", "c1", "bot")
+TARGET = CaptionTarget("default", "c1", "bot")
+REST = RestClient("key", "secret", None, "http://127.0.0.1:1")  # never used: _send is faked
 
 
 class FakeCaptions(ClosedCaptions):
     def __init__(self, maxsize: int = 32, gate: asyncio.Event | None = None) -> None:
-        super().__init__(TARGET, maxsize=maxsize)
+        super().__init__(TARGET, REST, maxsize=maxsize)
         self.enabled = True
         self.sent: list[Caption] = []
         self.gate = gate

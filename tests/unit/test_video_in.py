@@ -28,7 +28,6 @@ def test_by_default_every_camera_frame_passes_and_no_screen_share():
     captures = VideoCaptures(clock=clock)
     assert passed(captures, clock, "a", "camera", 30, 1.0) == 30
     assert passed(captures, clock, "a", "screenVideo", 30, 1.0) == 0
-    assert captures.wants("camera") and not captures.wants("screenVideo")
 
 
 def test_explicit_capture_limits_the_rate_and_excludes_the_others():
@@ -58,7 +57,6 @@ def test_video_in_sources_apply_to_everyone_each_at_its_rate():
         "screenVideo": SimpleNamespace(framerate=30, on_request_only=False),
     }
     captures = VideoCaptures(sources, clock=clock)
-    assert captures.wants("screenVideo")
     assert 4 <= passed(captures, clock, "a", "camera", 30, 1.0) <= 6
     assert passed(captures, clock, "z", "screenVideo", 30, 1.0) == 30
 
@@ -80,7 +78,6 @@ def test_a_request_answers_even_an_uncaptured_screen_share():
     captures = VideoCaptures(clock=clock)
     request = object()
     captures.add_request("a", "screenVideo", request)
-    assert captures.wants("screenVideo")
     assert captures.sample("a", "screenVideo") == (True, request)
 
 
@@ -107,6 +104,5 @@ def test_take_requests_of_one_source_and_clear():
 def test_sources_given_as_dicts_mean_what_pipecats_model_means() -> None:
     # Pipecat 0.0.108 has no VideoInSourceParams: there video_in_sources holds plain dicts.
     captures = VideoCaptures({"camera": {"on_request_only": True}, "screenVideo": {}})
-    assert captures.wants("camera") and captures.wants("screenVideo")
     assert captures.sample("alice", "camera") == (False, None)  # only when asked
     assert captures.sample("alice", "screenVideo")[0] is True  # every frame

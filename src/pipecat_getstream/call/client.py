@@ -1,10 +1,11 @@
 """One GetStream call and its lifecycle, whichever SDK generation runs it.
 
 :class:`GetstreamClient` owns the call's stack (:mod:`pipecat_getstream.stacks`, chosen by
-the installed SDK), the participant registry and the event dispatcher. Input and output
-processors share one client: ``connect``/``disconnect`` are reference-counted, so the call
-is joined once and left when the last user releases it. What the stack reports is turned
-into ordered transport events on one bounded queue.
+the installed SDK), the transport's one REST client, the call's roster
+(:class:`~pipecat_getstream.call.roster.CallRoster`) and the event dispatcher. Input and
+output processors share one client: ``connect``/``disconnect`` are reference-counted, so
+the call is joined once and left when the last user releases it. What the stack reports
+is turned into ordered transport events on one bounded queue.
 """
 
 from __future__ import annotations
@@ -23,20 +24,22 @@ from pipecat_getstream.call.custom_events import (
     sender_id,
 )
 from pipecat_getstream.call.dispatch import EmitFn, EventDispatcher
-from pipecat_getstream.call.people import ClientPeople
 from pipecat_getstream.call.redaction import protect_sdk_logs
 from pipecat_getstream.call.retry import with_backoff
+from pipecat_getstream.call.roster import CallRoster
 from pipecat_getstream.call.validation import check_token_user
 from pipecat_getstream.errors import (
     GetstreamConnectionError,
+    GetstreamJoinError,
     GetstreamNotConnectedError,
     describe_error,
 )
-from pipecat_getstream.people.registry import ParticipantRegistry
+from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks import (
     AudioSink,
     AudioSpec,
     CallStack,
+    RestClient,
     StackConfig,
     TrackKind,
     VideoSink,
@@ -49,74 +52,38 @@ AudioHandler = Callable[[str, np.ndarray, int, int], None]
 VideoHandler = Callable[[str, VideoSource, str], None]
 
 
-class GetstreamClient(ClientPeople):
+class GetstreamClient:
     """Joins one call through the installed GetStream SDK and reports what happens in it.
 
+    A join that fails for good (after retries) is final: :attr:`join_error` keeps it and
+    every later :meth:`connect` raises it at once.
+
     Args:
-        api_key: GetStream API key.
-        api_secret: API secret, or ``None`` when ``token`` is given.
-        token: A pre-minted user JWT for ``user_id``, or ``None``.
-        call_type: Call type, e.g. ``"default"``.
-        call_id: Call id.
-        user_id: The bot's user id.
-        base_url: API base URL (validated, without trailing slash).
+        config: The call, the credentials (validated) and what to receive and publish.
         emit: ``await emit(event_name, *args)`` runs the transport's event handlers.
-        subscribe_audio: Whether to receive participants' audio.
-        subscribe_video: Whether to receive participants' video.
-        subscribe_screen_share: Whether to receive participants' screen shares from the start.
-        publish_screen_share: Whether the bot will publish a screen share.
         join_attempts: Attempts at joining before giving up (server errors only).
-        user_name: The bot's display name (``None``: its user id).
 
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        api_secret: str | None,
-        token: str | None,
-        call_type: str,
-        call_id: str,
-        user_id: str,
-        base_url: str,
-        emit: EmitFn,
-        subscribe_audio: bool = True,
-        subscribe_video: bool = False,
-        subscribe_screen_share: bool = False,
-        publish_screen_share: bool = False,
-        join_attempts: int = 3,
-        user_name: str | None = None,
-    ):
-        if token is not None:
-            check_token_user(token, user_id)
-        protect_sdk_logs(api_secret, token)
-        self._config = StackConfig(
-            api_key=api_key,
-            api_secret=api_secret,
-            token=token,
-            call_type=call_type,
-            call_id=call_id,
-            user_id=user_id,
-            base_url=base_url,
-            subscribe_audio=subscribe_audio,
-            subscribe_video=subscribe_video,
-            subscribe_screen_share=subscribe_screen_share,
-            publish_screen_share=publish_screen_share,
-            user_name=user_name,
-        )
-        self.call_type = call_type
-        self.call_id = call_id
-        self.user_id = user_id
-        self.base_url = base_url
+    def __init__(self, config: StackConfig, emit: EmitFn, join_attempts: int = 3):
+        if config.token is not None:
+            check_token_user(config.token, config.user_id)
+        protect_sdk_logs(config.api_secret, config.token)
+        self._config = config
+        self.call_type = config.call_type
+        self.call_id = config.call_id
+        self.user_id = config.user_id
+        self.base_url = config.base_url
         self._emit = emit
         self._join_attempts = max(1, join_attempts)
-        self._registry = ParticipantRegistry(user_id)
-        self._init_people(user_id)
+        #: The transport's one REST client (the stack's, captions', custom events').
+        self.rest = RestClient(config.api_key, config.api_secret, config.token, config.base_url)
         self._users = 0
         self._connect_lock = asyncio.Lock()
         self._stack: CallStack | None = None
         self._events = EventDispatcher(emit, repr(self))
+        self._roster = CallRoster(config.user_id, self._events)
+        self.join_error: GetstreamJoinError | None = None
         self._audio_handler: AudioHandler | None = None
         self._video_handler: VideoHandler | None = None
         self._pending_video: list[tuple[str, VideoSource, str]] = []
@@ -141,7 +108,11 @@ class GetstreamClient(ClientPeople):
 
     def participants(self) -> list[str]:
         """User ids of the remote participants in the call."""
-        return self._registry.participants()
+        return self._roster.participants()
+
+    def get_participant(self, user_id: str) -> ParticipantInfo | None:
+        """The latest details of a participant in the call, or ``None``."""
+        return self._roster.get(user_id)
 
     def set_audio_handler(self, handler: AudioHandler | None) -> None:
         """Receive every participant's audio: ``handler(user_id, samples, rate, channels)``."""
@@ -163,20 +134,26 @@ class GetstreamClient(ClientPeople):
         """Join the call (once; later callers share the connection).
 
         Raises:
-            GetstreamConnectionError: If the call cannot be joined; the message says why.
+            GetstreamJoinError: If the call cannot be joined (now or at an earlier
+                attempt); its message and ``cause`` say why.
+            GetstreamConfigError: If the installed SDK cannot use the credentials given.
 
         """
         async with self._connect_lock:
+            if self.join_error is not None:
+                raise self.join_error
             self._users += 1
             if self._stack is not None:
                 return
             try:
                 await self._join_with_retries()
-            except BaseException:
+            except BaseException as exc:
                 # Failed or cancelled half-way (e.g. the pipeline was cancelled while joining):
                 # leave whatever was set up, so nothing stays connected behind the caller.
                 self._users -= 1
-                await asyncio.shield(self._abandon())
+                if isinstance(exc, GetstreamJoinError):
+                    self.join_error = exc
+                await asyncio.shield(self._abandon(final=True))
                 raise
 
     async def disconnect(self) -> None:
@@ -261,7 +238,7 @@ class GetstreamClient(ClientPeople):
 
     async def _join(self) -> None:
         protect_sdk_logs()
-        stack = create_stack(self._config, self)
+        stack = create_stack(self._config, self, self.rest)
         self._stack = stack
         self._leaving = False
         self.has_ended = False
@@ -271,14 +248,17 @@ class GetstreamClient(ClientPeople):
         logger.info(f"{self} joined the call ({stack.name} stack)")
         self._events.post("on_connected", ())
 
-    async def _abandon(self) -> None:
+    async def _abandon(self, final: bool = False) -> None:
+        # Undo a failed join attempt; ``final``: no attempt follows, release the REST client.
         stack, self._stack = self._stack, None
         if stack is not None:
             self._leaving = True
             await stack.leave()
         self._published = False
-        self._clear_people()
+        self._roster.clear(self.has_ended)
         await self._events.stop()
+        if final:
+            await self.rest.close()
 
     async def _leave(self) -> None:
         stack = self._stack
@@ -290,32 +270,48 @@ class GetstreamClient(ClientPeople):
         self._stack = None
         self._published = False
         self._pending_video.clear()
-        gone = self._clear_people()
+        gone = self._roster.clear(self.has_ended)
         if self.has_ended:  # everyone left with the call: on_participant_left(id, "call_ended")
             self._events.post_all(gone)
         self._events.post("on_disconnected", ())
         await self._events.stop()
+        await self.rest.close()
         logger.info(f"{self} left the call")
 
     def _seed_participants(self) -> None:
         """Register everyone the SDK reports in the call (at join or after a rejoin)."""
         if self._stack is not None:
-            self._seed_people()
-            for user_id, session_id in self._stack.participants():
-                self.participant_joined(user_id, session_id)
+            self._roster.seed(self._stack)
 
     # ------------------------------------------------- StackListener (the stack calls)
+    # People go to the roster, which posts the events they cause.
     def participant_joined(self, user_id: str, session_id: str) -> None:
         """A remote participant session is in the call."""
-        self._events.post_all(self._registry.joined(user_id, session_id))
+        self._roster.joined(user_id, session_id)
+
+    def participant_left(self, user_id: str, session_id: str) -> None:
+        """A remote participant session left (reported once its reason is known)."""
+        self._roster.left(user_id, session_id)
 
     def track_subscribed(self, user_id: str, session_id: str, kind: TrackKind) -> None:
         """The bot receives a participant's track."""
-        self._events.post_all(self._registry.track_subscribed(user_id, session_id, kind))
+        self._roster.track_subscribed(user_id, session_id, kind)
 
     def track_unsubscribed(self, user_id: str, kind: TrackKind) -> None:
         """The bot no longer receives a participant's track."""
-        self._events.post_all(self._registry.track_unsubscribed(user_id, kind))
+        self._roster.track_unsubscribed(user_id, kind)
+
+    def participant_updated(self, info: ParticipantInfo, changed: bool) -> None:
+        """The SFU described a participant."""
+        self._roster.updated(info, changed)
+
+    def dominant_speaker_changed(self, user_id: str) -> None:
+        """The SFU named a new dominant speaker."""
+        self._roster.speaker(user_id)
+
+    def coordinator_event(self, event: dict[str, Any]) -> None:
+        """A coordinator event (departure reasons)."""
+        self._roster.coordinator_event(event)
 
     def audio_received(
         self, user_id: str, samples: np.ndarray, sample_rate: int, channels: int

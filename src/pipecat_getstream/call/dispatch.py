@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
 
 from loguru import logger
+
+from pipecat_getstream.pipeline.events import TransportEvent
 
 #: Transport events waiting for their handlers; beyond this they are dropped and counted.
 EVENT_QUEUE_SIZE = 1024
@@ -96,7 +98,7 @@ class EventDispatcher:
             self._queue = asyncio.Queue(maxsize=self._maxsize)
             self._task = asyncio.create_task(self._run(self._queue))
 
-    def post(self, name: str, args: tuple[Any, ...] = ()) -> None:
+    def post(self, name: TransportEvent, args: tuple[Any, ...] = ()) -> None:
         """Queue one event (ignored while stopped)."""
         queue = self._queue
         if queue is None:
@@ -108,10 +110,10 @@ class EventDispatcher:
             if self.dropped == 1:
                 logger.warning(f"{self._owner} event handlers are too slow; dropping events")
 
-    def post_all(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Queue several events, in order."""
+    def post_all(self, events: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Queue several events, in order (as the people registries compute them)."""
         for name, args in events:
-            self.post(name, args)
+            self.post(cast(TransportEvent, name), args)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Deliver what is queued (up to ``timeout``), then stop."""

@@ -9,7 +9,7 @@ from loguru import logger
 
 from pipecat_getstream.errors import (
     GetstreamConfigError,
-    GetstreamConnectionError,
+    GetstreamJoinError,
     describe_error,
     is_retryable,
 )
@@ -32,9 +32,13 @@ async def with_backoff(
         what: Names the operation in logs and errors (never holds a secret).
         first_delay: Seconds before the second attempt; doubled after each failure.
 
+    Each retried failure is logged as a warning; the final one is only raised (the caller
+    reports it once).
+
     Raises:
         GetstreamConfigError: At once, never retried.
-        GetstreamConnectionError: When an error is not retryable or attempts run out.
+        GetstreamJoinError: When an error is not retryable or attempts run out; its
+            ``cause`` names why.
 
     """
     delay = first_delay
@@ -46,12 +50,11 @@ async def with_backoff(
             raise
         except Exception as exc:
             await cleanup()
-            retry = is_retryable(exc) and number < attempts
+            if not is_retryable(exc) or number == attempts:
+                raise GetstreamJoinError(what, exc) from exc
             logger.warning(
-                f"{what} attempt {number}/{attempts} failed: {describe_error(exc)}"
-                + (f"; retrying in {delay:.1f}s" if retry else "")
+                f"{what} attempt {number}/{attempts} failed: {describe_error(exc)}; "
+                f"retrying in {delay:.1f}s"
             )
-            if not retry:
-                raise GetstreamConnectionError(f"could not {what}: {describe_error(exc)}") from exc
             await asyncio.sleep(delay)
             delay *= 2

@@ -105,10 +105,6 @@ class InputAudioFeed:
         self._progress_at = self._clock()
         self._changed.set()
 
-    def is_outstanding(self, frame_id: int) -> bool:
-        """Whether the frame with this ``id`` was handed out and not yet consumed."""
-        return frame_id in self._outstanding
-
     async def get(self) -> Any:
         """Wait for a frame (and room inside Pipecat); the frame then counts as outstanding."""
         while True:

@@ -90,15 +90,6 @@ class VideoCaptures:
         self._requests: dict[Key, deque[Any]] = {}
         self._clock = clock
 
-    def wants(self, source: str) -> bool:
-        """Whether any participant's ``source`` may be passed on (subscribe to it)."""
-        return (
-            source in self._defaults
-            or any(s == source for _, s in self._explicit)
-            or any(s == source and q for (_, s), q in self._requests.items())
-            or (source == CAMERA and not self._defaults and not self._explicit)
-        )
-
     def capture(self, participant_id: str, source: str, framerate: float | None) -> None:
         """Pass on ``source`` of ``participant_id`` at ``framerate`` fps.
 

@@ -12,9 +12,9 @@ presentation time), so a caption's times are the times the words were heard.
 - A ``TranscriptionFrame`` (a user's final transcription, when the pipeline lets it reach
   the output) is posted as is, with the user's id as ``speaker_id``.
 
-Captions go out through the SDK's REST API (``send_closed_caption``: ``POST
-/video/call/{type}/{id}/closed_captions``) from one background task fed by a bounded
-queue; the pipeline never waits for it. When the queue is full the oldest caption is
+Captions go out through the transport's REST client (the SDK's ``send_closed_caption``:
+``POST /video/call/{type}/{id}/closed_captions``) from one background task fed by a
+bounded queue; the pipeline never waits for it. When the queue is full the oldest caption is
 dropped, with a warning. SDK versions without ``send_closed_caption`` log it once and
 post nothing.
 """
@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from loguru import logger
 from pipecat.frames.frames import (
@@ -38,6 +37,7 @@ from pipecat.frames.frames import (
 
 from pipecat_getstream.errors import describe_error
 from pipecat_getstream.pipeline.frames import InterruptionFrame
+from pipecat_getstream.stacks.rest import RestClient
 
 #: Captions waiting to be posted; beyond this the oldest are dropped.
 CAPTION_QUEUE_SIZE = 32
@@ -51,29 +51,18 @@ _GLUED = ".,!?;:…)]}'\"。，！？"
 
 @dataclass(frozen=True)
 class CaptionTarget:
-    """Where captions go: the call and the credentials to post with.
+    """Where captions go.
 
     Attributes:
-        api_key: GetStream API key.
-        api_secret: API secret, or ``None`` with ``token``.
-        token: The bot's user token, or ``None`` with ``api_secret``.
-        base_url: API base URL.
         call_type: Call type.
         call_id: Call id.
         user_id: The bot's user id (the speaker of its own captions).
 
     """
 
-    api_key: str
-    api_secret: str | None
-    token: str | None
-    base_url: str
     call_type: str
     call_id: str
     user_id: str
-
-    def __repr__(self) -> str:
-        return f"CaptionTarget(call={self.call_type}:{self.call_id}, user_id={self.user_id})"
 
 
 @dataclass(frozen=True)
@@ -101,16 +90,19 @@ class ClosedCaptions:
     """Turns played frames into captions and posts them without blocking the pipeline.
 
     Args:
-        target: The call and credentials.
+        target: The call and the bot.
+        rest: The transport's REST client (not closed here).
         maxsize: Queue bound.
 
     """
 
-    def __init__(self, target: CaptionTarget, maxsize: int = CAPTION_QUEUE_SIZE) -> None:
+    def __init__(
+        self, target: CaptionTarget, rest: RestClient, maxsize: int = CAPTION_QUEUE_SIZE
+    ) -> None:
         self._target = target
         self._queue: asyncio.Queue[Caption] = asyncio.Queue(maxsize=maxsize)
         self._task: asyncio.Task[None] | None = None
-        self._rest: Any = None
+        self._rest = rest
         self._pieces: list[str] = []
         self._started: datetime | None = None
         self._last: datetime | None = None
@@ -198,17 +190,8 @@ class ClosedCaptions:
 
     async def _send(self, caption: Caption) -> None:
         target = self._target
-        if self._rest is None:
-            from pipecat_getstream.stacks.rest import make_full_stream_client
-
-            self._rest = await asyncio.to_thread(
-                make_full_stream_client,
-                target.api_key,
-                target.api_secret,
-                target.token,
-                target.base_url,
-            )
-        call = self._rest.video.call(target.call_type, target.call_id)
+        stream = await self._rest.get()
+        call = stream.video.call(target.call_type, target.call_id)
         await call.send_closed_caption(
             speaker_id=caption.speaker_id,
             text=caption.text,
@@ -228,7 +211,3 @@ class ClosedCaptions:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        rest, self._rest = self._rest, None
-        if rest is not None:
-            with contextlib.suppress(Exception):
-                await rest.aclose()

@@ -21,6 +21,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_input import BaseInputTransport
 
 from pipecat_getstream.call.client import GetstreamClient
+from pipecat_getstream.errors import GetstreamError
 from pipecat_getstream.media.audio_in import InputAudioFeed
 from pipecat_getstream.media.dtx import GapFiller, gap_silence
 from pipecat_getstream.media.mixer import ParticipantMixer, mixed_chunks
@@ -92,11 +93,15 @@ class GetstreamInputTransport(BaseInputTransport):
         return self._feed
 
     async def start(self, frame: StartFrame) -> None:
-        """Join the call and start delivering media."""
+        """Join the call and start delivering media (a failed join ends the pipeline)."""
         await super().start(frame)
         if self._connected:
             return
-        await self._client.connect()
+        try:
+            await self._client.connect()
+        except GetstreamError as exc:
+            await self._transport.join_failed(self, exc)
+            return
         self._connected = True
         await self.set_transport_ready(frame)
         if self._params.audio_in_enabled:

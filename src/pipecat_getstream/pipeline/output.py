@@ -19,7 +19,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.utils.utils import obj_id
 
 from pipecat_getstream.call.client import GetstreamClient
-from pipecat_getstream.errors import GetstreamError
+from pipecat_getstream.errors import GetstreamError, GetstreamNotConnectedError
 from pipecat_getstream.media.audio_out import PacedAudioWriter
 from pipecat_getstream.media.timeline import OutputNormalizer
 from pipecat_getstream.media.video import image_to_video_frame
@@ -73,19 +73,23 @@ class GetstreamOutputTransport(BaseOutputTransport):
         self._screen_sink: VideoSink | None = None
         self._stale_before = -1
         self._connected = False
+        self._said_not_connected = False
         self.bad_images = 0
 
-    @property
-    def audio_writer(self) -> PacedAudioWriter | None:
-        """The clock-paced writer (``None`` until started or with audio out disabled)."""
-        return self._writer
-
     async def start(self, frame: StartFrame) -> None:
-        """Join the call, publish the bot's tracks and start sending."""
+        """Join the call, publish the bot's tracks and start sending.
+
+        A failed join is reported (once per transport) as a fatal error that ends the
+        pipeline; nothing is published then.
+        """
         await super().start(frame)
         if self._connected:
             return
-        await self._client.connect()
+        try:
+            await self._client.connect()
+        except GetstreamError as exc:
+            await self._transport.join_failed(self, exc)
+            return
         self._connected = True
         channels = self._params.audio_out_channels
         audio = AudioSpec(self.sample_rate, channels) if self._params.audio_out_enabled else None
@@ -202,11 +206,20 @@ class GetstreamOutputTransport(BaseOutputTransport):
     async def send_message(
         self, frame: OutputTransportMessageFrame | OutputTransportMessageUrgentFrame
     ) -> None:
-        """Send a Pipecat transport message as a GetStream custom event."""
+        """Send a Pipecat transport message as a GetStream custom event.
+
+        Messages that cannot be sent are dropped with a warning; while the bot is not in
+        the call, once until it is again (none after a failed join, already reported).
+        """
         message = frame.message
         payload = message if isinstance(message, dict) else {"message": message}
         try:
             await self._client.send_custom_event(payload)
+            self._said_not_connected = False
+        except GetstreamNotConnectedError as exc:
+            if not self._said_not_connected and self._client.join_error is None:
+                logger.warning(f"{self} could not send a transport message: {exc}")
+            self._said_not_connected = True
         except (ValueError, GetstreamError) as exc:
             logger.warning(f"{self} could not send a transport message: {exc}")
 

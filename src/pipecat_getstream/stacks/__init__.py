@@ -23,11 +23,13 @@ from pipecat_getstream.stacks.base import (
     VideoSource,
     VideoSpec,
 )
+from pipecat_getstream.stacks.rest import RestClient
 
 __all__ = [
     "AudioSink",
     "AudioSpec",
     "CallStack",
+    "RestClient",
     "StackConfig",
     "StackListener",
     "TrackKind",
@@ -69,12 +71,13 @@ def supports_token_auth() -> bool:
     return sdk_version() >= (3, 5, 0)
 
 
-def create_stack(config: StackConfig, listener: StackListener) -> CallStack:
+def create_stack(config: StackConfig, listener: StackListener, rest: RestClient) -> CallStack:
     """Create the stack for the installed SDK.
 
     Args:
         config: The call to join and the credentials.
         listener: Receives participants, tracks, media and call events.
+        rest: The transport's REST client, which the stack uses and does not close.
 
     Returns:
         A stack that has not joined yet.
@@ -83,10 +86,10 @@ def create_stack(config: StackConfig, listener: StackListener) -> CallStack:
     if stack_name() == "rust":
         from pipecat_getstream.stacks.rust import RustStack
 
-        return RustStack(config, listener)
+        return RustStack(config, listener, rest)
     from pipecat_getstream.stacks.aiortc import AiortcStack
 
-    return AiortcStack(config, listener)
+    return AiortcStack(config, listener, rest)
 
 
 async def wait_for_closed_sockets(timeout: float = 5.0) -> None:

@@ -1,25 +1,33 @@
-"""The SDK's REST client, shared by both stacks (its REST layer is the same in 3.x-7.x)."""
+"""The SDK's REST client: one per transport, shared by its stack, captions and custom events.
+
+The SDK's REST layer is the same in 3.x-7.x. Building a client costs ~50 ms of TLS set-up
+each for it and its video client, so :class:`RestClient` builds it on a worker thread,
+once, when first needed.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from getstream import AsyncStream
 from loguru import logger
 
-from pipecat_getstream.errors import GetstreamConfigError, describe_error
+from pipecat_getstream.errors import GetstreamConfigError, describe_error, http_status
+
+if TYPE_CHECKING:
+    from getstream import AsyncStream
 
 
 def make_stream_client(
     api_key: str, api_secret: str | None, token: str | None, base_url: str
 ) -> AsyncStream:
-    """Create the SDK's REST client, always with an explicit base URL.
+    """Create the SDK's REST client and its video client (run it on a worker thread).
 
-    An explicit ``base_url`` matters: the SDK falls back to the ``STREAM_BASE_URL``
-    environment variable when it is ``None``, and in this project's example that variable
-    names the browser join page, not the API.
+    The two load a TLS context each (~50 ms apiece, also for an ``http://`` base URL), so
+    this is not for the event loop. The base URL is always explicit: the SDK falls back to
+    the ``STREAM_BASE_URL`` environment variable when it is ``None``, and in this project's
+    example that variable names the browser join page, not the API.
 
     Args:
         api_key: GetStream API key.
@@ -28,35 +36,75 @@ def make_stream_client(
         base_url: API base URL.
 
     Returns:
-        The SDK's ``AsyncStream`` client.
+        The SDK's ``AsyncStream`` client, its ``video`` client made.
 
     Raises:
         GetstreamConfigError: For a token-only client on an SDK older than 3.5.
 
     """
+    from getstream import AsyncStream
+
     if api_secret:
-        return AsyncStream(api_key=api_key, api_secret=api_secret, base_url=base_url)
-    from pipecat_getstream.stacks import supports_token_auth
+        stream = AsyncStream(api_key=api_key, api_secret=api_secret, base_url=base_url)
+    else:
+        from pipecat_getstream.stacks import supports_token_auth
 
-    if not supports_token_auth():
-        raise GetstreamConfigError(
-            "token-only authentication needs getstream>=3.5.0; pass api_secret instead"
-        )
-    kwargs: dict[str, Any] = {"token": token}
-    return AsyncStream(api_key=api_key, base_url=base_url, **kwargs)
-
-
-def make_full_stream_client(
-    api_key: str, api_secret: str | None, token: str | None, base_url: str
-) -> AsyncStream:
-    """:func:`make_stream_client` with its video client made too (run it on a thread).
-
-    The client and its video client load a TLS context each (~50 ms apiece, also for an
-    ``http://`` base URL): call this through ``asyncio.to_thread``, not on the event loop.
-    """
-    stream = make_stream_client(api_key, api_secret, token, base_url)
+        if not supports_token_auth():
+            raise GetstreamConfigError(
+                "token-only authentication needs getstream>=3.5.0; pass api_secret instead"
+            )
+        kwargs: dict[str, Any] = {"token": token}
+        stream = AsyncStream(api_key=api_key, base_url=base_url, **kwargs)
     _ = stream.video
     return stream
+
+
+class RestClient:
+    """The one SDK REST client of a transport, built off the event loop at first use.
+
+    :meth:`get` builds it on a worker thread the first time (concurrent callers wait for
+    the same build) and returns the same client until :meth:`close`; a later :meth:`get`
+    builds a new one (a transport that joins again).
+
+    Args:
+        api_key: GetStream API key.
+        api_secret: API secret, or ``None`` with ``token``.
+        token: The bot's user token, or ``None`` with ``api_secret``.
+        base_url: API base URL.
+
+    """
+
+    def __init__(
+        self, api_key: str, api_secret: str | None, token: str | None, base_url: str
+    ) -> None:
+        self._credentials = (api_key, api_secret, token, base_url)
+        self._stream: AsyncStream | None = None
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"RestClient({self._credentials[3]})"
+
+    async def get(self) -> AsyncStream:
+        """The client (built on a worker thread the first time).
+
+        Raises:
+            GetstreamConfigError: For a token-only client on an SDK older than 3.5.
+
+        """
+        async with self._lock:
+            if self._stream is None:
+                self._stream = await asyncio.to_thread(make_stream_client, *self._credentials)
+            return self._stream
+
+    async def close(self) -> None:
+        """Close the client's connections (never raises)."""
+        async with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                await stream.aclose()
+            except Exception as exc:  # closing: log, never raise from teardown
+                logger.debug(f"{self} error while closing: {exc!r}")
 
 
 def coordinator_ws_uri(base_url: str) -> str:
@@ -76,7 +124,8 @@ async def ensure_user_and_call(
     ``created_by_id``. The stacks start it as the join starts and do not wait for it: it
     runs alongside the coordinator socket's connect, so the join takes no longer (the join
     creates the call too, with the bot as creator, whichever comes first). Never raises: a
-    failure is logged and the call goes on.
+    failure is logged (refused credentials only at debug level: the join reports them) and
+    the call goes on.
 
     Args:
         stream: The SDK's REST client (made with the secret).
@@ -95,7 +144,9 @@ async def ensure_user_and_call(
             call.get_or_create(data=CallRequest(created_by_id=user_id)),
         )
     except Exception as exc:
-        logger.warning(
+        # Refused credentials fail the join too, which reports them: one line, not two.
+        log = logger.debug if http_status(exc) in (401, 403) else logger.warning
+        log(
             f"could not upsert user {user_id} or get-or-create call {call_type}:{call_id} "
             f"before joining: {describe_error(exc)}"
         )

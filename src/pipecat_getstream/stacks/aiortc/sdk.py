@@ -1,11 +1,16 @@
-"""The aiortc-era SDK objects: subscriptions, the routed ConnectionManager, leaving off-loop.
+"""The aiortc-era SDK's objects: subscriptions, the routed ConnectionManager, leaving off-loop.
 
-Supported: ``getstream[webrtc]`` 3.3.3 up to (not including) 7. The transport's aiortc
-stack and :class:`~pipecat_getstream.testing.SimulatedParticipant` (on these SDKs) both use
-:class:`RoutedConnectionManager`. It relies on private SDK names
-(``_connect_coordinator_ws``, ``_coordinator_ws_client``, ``_ws_client``,
-``StreamAPIWS._client_id``); CI runs the suite on 6.1.1 and on the lowest supported
-version (3.3.3), the versions in between are not tested.
+For ``getstream[webrtc]`` 3.3.3 up to (not including) 7; CI runs the suite on 6.1.1 and on
+3.3.3, the versions in between are not tested. The transport's aiortc stack uses all of
+it; the test kit's aiortc participant (:mod:`pipecat_getstream.testing.kit.aiortc_backend`)
+uses :class:`RoutedConnectionManager` and :func:`leave_without_blocking`.
+
+Private SDK names this module touches: ``ConnectionManager._connect_coordinator_ws``
+(overridden), ``_coordinator_ws_client``, ``_ws_client`` and ``StreamAPIWS._client_id``;
+and, to subscribe to screen shares mid-call, the subscription manager's
+``_subscription_config``, ``_subscribed_track_details``,
+``_generate_subscription_details_for_participants`` and ``_update_subscriptions`` (read
+with ``getattr``: when they are missing nothing changes and the caller is told).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from getstream.video.rtc.coordinator.ws import StreamAPIWS
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 from loguru import logger
+
+from pipecat_getstream.errors import GetstreamConnectionError
 
 #: Coordinator events re-emitted on the manager as ``"coordinator_event"`` (the raw dict).
 COORDINATOR_EVENTS = (
@@ -89,7 +96,7 @@ class RoutedConnectionManager(ConnectionManager):
         await client.connect()
         client_id = getattr(client, "_client_id", None)
         if self.user_id is None or client_id is None:
-            raise RuntimeError("coordinator socket connected without a client id")
+            raise GetstreamConnectionError("coordinator socket connected without a client id")
         await watch_call(self.call, self.user_id, client_id)
 
 

@@ -16,6 +16,7 @@ import getstream_rtc
 import numpy as np
 from loguru import logger
 
+from pipecat_getstream.errors import GetstreamConnectionError
 from pipecat_getstream.stacks.base import VideoSpec
 
 
@@ -134,7 +135,7 @@ async def publish_camera(call: getstream_rtc.Call, vp8_only: bool) -> getstream_
     every later video section the codec negotiated first, so ``vp8_only`` skips VP9.
 
     Raises:
-        RuntimeError: If the SFU accepts neither.
+        GetstreamConnectionError: If the SFU accepts neither.
 
     """
     failure: Exception | None = None
@@ -151,7 +152,7 @@ async def publish_camera(call: getstream_rtc.Call, vp8_only: bool) -> getstream_
             logger.info(f"the SFU refused {make.__name__} video: {exc}")
             with contextlib.suppress(Exception):
                 await call.stop_publish_video(track)
-    raise RuntimeError(f"the SFU accepted neither VP9 nor VP8 video: {failure}")
+    raise GetstreamConnectionError(f"the SFU accepted neither VP9 nor VP8 video: {failure}")
 
 
 def i420_to_rgb(data: np.ndarray, width: int, height: int) -> bytes:
