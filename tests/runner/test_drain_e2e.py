@@ -34,7 +34,7 @@ async def test_sigterm_drains_live_sessions_and_exits_0(
         RUNNER_API_TOKEN=TOKEN,
     )
     command = [sys.executable, "-m", "pipecat_getstream.runner", "tests.runner.bots:bot"]
-    command += ["--port", "0", "--drain-timeout", "5", "--stop-grace", "1"]
+    command += ["--port", "0", "--drain-timeout", "3", "--stop-grace", "3"]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     try:

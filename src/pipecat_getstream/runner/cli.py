@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import sys
+import threading
+import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from loguru import logger
 
@@ -60,9 +64,56 @@ def run(bot: Bot, argv: Sequence[str] | None = None, *, warmup: Warmup | None = 
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    code = asyncio.run(AgentServer(bot, config, warmup=warmup).serve())
+    server = AgentServer(bot, config, warmup=warmup)
+    loop = asyncio.new_event_loop()
+    try:
+        code = loop.run_until_complete(server.serve())
+        stuck = loop.run_until_complete(_cancel_leftovers(config.stop_grace_s))
+    finally:
+        loop.close()
+    _exit(code, stuck, config.stop_grace_s)
+
+
+async def _cancel_leftovers(grace_s: float) -> int:
+    """Cancel the tasks still pending after serving; return how many ignored it."""
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return 0
+    _, pending = await asyncio.wait(tasks, timeout=grace_s)
+    return len(pending)
+
+
+def _exit(code: int, stuck_tasks: int, grace_s: float) -> NoReturn:
+    """Exit with ``code``, without hanging on what a bot left behind.
+
+    The sessions have ended and their bots have left their calls. A task that ignored
+    cancellation, or a non-daemon thread an SDK left running, would keep the interpreter
+    from exiting: after ``grace_s`` the process exits at once instead.
+    """
+    deadline = time.monotonic() + grace_s
+    while _foreground_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = _foreground_threads()
+    if stuck_tasks or left:
+        logger.warning(
+            "agent server exiting with {} past {} stuck task(s) and threads {}",
+            code,
+            stuck_tasks,
+            left,
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     logger.info("agent server exiting with {}", code)
     sys.exit(code)
+
+
+def _foreground_threads() -> list[str]:
+    main = threading.main_thread()
+    return [t.name for t in threading.enumerate() if t is not main and not t.daemon]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
