@@ -93,6 +93,15 @@ async def test_leave_and_rejoin(web_server, web_user):
         browser = await web_user("web-frank", wav_freq=523.0)
         await browser.join(call_id, mic=True)
         await wait_until(lambda: len(bot.probe.samples("web-frank")) > 16000, timeout=20)
+        # Muting the microphone unpublishes it for the bot (UpdateMuteStates); after
+        # unmuting the bot hears it again.
+        await browser.call("setMicrophone", False)
+        await wait_until(lambda: ("web-frank",) in bot.fired("on_audio_track_unsubscribed"), 10)
+        unmuted_at = len(bot.probe.samples("web-frank"))
+        await browser.call("setMicrophone", True)
+        await wait_until(
+            lambda: rms(bot.probe.samples("web-frank")[unmuted_at:][-8000:]) > 1000, timeout=10
+        )
         await browser.leave()
         await wait_until(lambda: ("web-frank", "left") in bot.fired("on_participant_left"), 15)
         assert web_server.participants("default", call_id) == ["pipecat-bot"]

@@ -46,7 +46,7 @@ async def test_bot_and_browser_hear_each_other(web_server, web_user):
         heard = dominant_frequency(last_second(bot, "web-alice"), rate)
         assert abs(heard - BROWSER_HZ) < 15, heard
         # The browser hears the bot (a WebAudio analyser on the SDK's remote stream).
-        await bot.say(tone(BOT_HZ, 8.0, rate=16000), rate=16000)
+        await bot.say(tone(BOT_HZ, 3.0, rate=16000), rate=16000)
         levels = await browser.wait_for(
             "audioLevels",
             lambda v: v.get("pipecat-bot", {}).get("rms", 0) > 0.02,

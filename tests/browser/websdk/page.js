@@ -152,6 +152,11 @@ window.app = {
     await state.call.screenShare.disable();
   },
 
+  async setMicrophone(on) {
+    if (on) await state.call.microphone.enable();
+    else await state.call.microphone.disable();
+  },
+
   async sendCustomEvent(payload) {
     await state.call.sendCustomEvent(payload);
   },
