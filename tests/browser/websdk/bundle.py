@@ -125,6 +125,9 @@ def ensure_page() -> Path:
             staging.rename(page_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        for old in root.glob("page-*"):  # pages of earlier versions of the page files
+            if old != page_dir:
+                shutil.rmtree(old, ignore_errors=True)
     return page_dir
 
 
