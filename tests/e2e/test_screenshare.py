@@ -38,7 +38,11 @@ async def test_camera_and_screen_share_of_one_participant_arrive_as_two_sources(
     call_id = new_call()
     sources = {"camera": {"framerate": 10}, "screenVideo": {"framerate": 10}}
     async with Bot(local_server, call_id, video_in_enabled=True, video_in_sources=sources) as bot:
-        async with Human(local_server, call_id, "alice", camera=CAMERA, screen=SCREEN):
+        async with Human(local_server, call_id, "alice", camera=CAMERA) as alice:
+            # Under the cloud's stream names SDK 7.x types a screen share VIDEO (server
+            # sfu/naming.py); a bot tells it from the camera it already receives.
+            await wait_until(lambda: images(bot, "alice", "camera"), timeout=20)
+            await alice.kit.start_screen_share(*SCREEN)
             await wait_until(
                 lambda: (
                     len(images(bot, "alice", "camera")) > 3
@@ -92,6 +96,9 @@ async def test_bot_sends_camera_and_screen_share(local_server):
     ):
         camera = np.full((240, 320, 3), 90, dtype=np.uint8)
         await bot.task.queue_frame(OutputImageRawFrame(camera.tobytes(), (320, 240), "RGB"))
+        # The screen share sends once the camera is seen: under the cloud's stream names
+        # a 7.x receiver tells the two apart by which it already receives (sfu/naming.py).
+        await wait_until(lambda: human.video_sizes.get("pipecat-bot"), timeout=20)
         screen = np.full((360, 640, 3), 200, dtype=np.uint8)
         shared = OutputImageRawFrame(screen.tobytes(), (640, 360), "RGB")
         shared.transport_destination = "screenVideo"

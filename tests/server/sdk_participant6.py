@@ -24,7 +24,9 @@ class Participant6(Participant):
     async def _on_track_added(self, *args: Any) -> None:
         track_id, kind, user = args
         user_id = getattr(user, "user_id", "") or ""
-        name = "screen_share" if ":TRACK_TYPE_SCREEN_SHARE:" in track_id else kind
+        stream_id = self.cm.participants_state.get_stream_id_from_track_id(track_id) or ""
+        screen = stream_id.split(":")[1:2] == ["TRACK_TYPE_SCREEN_SHARE"]
+        name = "screen_share" if screen else kind
         self.tracks.append((user_id, name, track_id))
         if kind == "video":
             track = self.cm.subscriber_pc.add_track_subscriber(track_id)

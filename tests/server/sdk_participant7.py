@@ -14,7 +14,7 @@ from getstream import AsyncStream
 from getstream.video.rtc.tracks import SubscriptionConfig, TrackSubscriptionConfig
 from getstream.video.rtc.video_forwarder import VideoForwarder
 
-from pipecat_getstream.testing.kit.rust_backend import RustBackend
+from pipecat_getstream.testing.kit.rust_backend import RustBackend, video_type
 from tests.server.routed_manager import RoutedConnectionManager7
 
 from .sdk_participant import KIND_NAMES, Participant, ServerAddress
@@ -26,12 +26,24 @@ class Participant7(Participant):
     def __init__(self, call_id: str, user_id: str, cm: Any) -> None:
         super().__init__(call_id, user_id, cm)
         self._remote: list[Any] = []  # a dropped RemoteTrack is unsubscribed
+        self._announced: dict[str, list[Any]] = {}  # session -> TrackPublished types
+        self._seen: dict[str, set[Any]] = {}  # session -> video types received
+        cm.on("track_published", self._on_published)
+
+    async def _on_published(self, event: Any) -> None:
+        self._announced.setdefault(event.session_id, []).append(event.track_type)
 
     async def _on_track_added(self, *args: Any) -> None:
         (track,) = args
         self._remote.append(track)
-        user_id = track.participant.user_id
-        name = KIND_NAMES.get(int(track.track_type), str(track.track_type))
+        user_id, session = track.participant.user_id, track.participant.session_id
+        track_type = track.track_type
+        if track_type in (getstream_rtc.TrackType.VIDEO, getstream_rtc.TrackType.SCREEN_SHARE):
+            # The SFU names stream types as the cloud does; 7.x reads them as VIDEO.
+            seen = self._seen.setdefault(session, set())
+            track_type = video_type(track, self._announced.get(session, []), seen)
+            seen.add(track_type)
+        name = KIND_NAMES.get(int(track_type), str(track_type))
         self.tracks.append((user_id, name, ""))
         if name in ("video", "screen_share"):
             self._read(track.video_frames(), user_id, name)

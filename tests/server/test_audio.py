@@ -57,7 +57,10 @@ async def test_audio_tone_reaches_the_other_participant_both_ways(sdk: SdkKit) -
             assert latency_ms < 1000
             assert [(u, k) for u, k, _ in bob.tracks] == [("alice", "audio")]
             if not SDK7:
-                # Forwarded track ids carry the publisher's lookup prefix.
+                # The cloud's naming: the stream id is the publisher's lookup prefix and
+                # the track type's name; the track id is a UUID of its own.
                 prefix = bob.lookup_prefix("alice")  # type: ignore[attr-defined]
                 track_id = bob.tracks[0][2]
-                assert track_id.split(":")[:2] == [prefix, "TRACK_TYPE_AUDIO"]
+                stream_id = bob.cm.participants_state.get_stream_id_from_track_id(track_id)
+                assert stream_id.split(":")[:2] == [prefix, "TRACK_TYPE_AUDIO"]
+                assert str(uuid.UUID(track_id)) == track_id

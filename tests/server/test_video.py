@@ -74,6 +74,10 @@ async def test_camera_and_screen_share_of_one_codec_stay_apart(sdk: SdkKit) -> N
     bob = sdk.participant(call_id, "bob", track_types=(1, 2, 3))
     async with alice, bob:
         await alice.publish_video("vp8", 320, 240)
+        # Under the cloud's stream names SDK 7.x types both tracks VIDEO (server
+        # sfu/naming.py): it tells them apart by which it already receives, so the screen
+        # share starts once the camera arrives.
+        assert await wait_for(lambda: len(bob.video_from("alice")) >= 1, timeout=20)
         await alice.publish_video("vp8", 640, 360, screen_share=True)
         assert await wait_for(
             lambda: (

@@ -20,9 +20,28 @@ def track_kind(track_type: int) -> TrackKind | None:
     return _KIND_BY_TRACK_TYPE.get(track_type)
 
 
-def is_screen_share(track_id: str) -> bool:
-    """Whether an SDK track id (``<prefix>:TRACK_TYPE_...:<n>``) is a screen share."""
-    return ":TRACK_TYPE_SCREEN_SHARE:" in track_id
+_SCREEN_SHARE_NAMES = ("TRACK_TYPE_SCREEN_SHARE", str(models_pb2.TRACK_TYPE_SCREEN_SHARE))
+
+
+def is_screen_share(*ids: str) -> bool:
+    """Whether a forwarded track's msid ids name it a screen share.
+
+    The SFU names a track in its ``a=msid`` line; the second ``:``-separated field of an id
+    is the track type. GetStream's cloud names the stream ``<prefix>:TRACK_TYPE_<NAME>:<tag>``
+    and gives the track a UUID (what its web SDK reads; see the local server's
+    ``sfu/naming.py`` for the evidence), so the stream id says it: SDK 3.x-6.x keep it per
+    track id (``participants_state.get_stream_id_from_track_id``). Earlier local servers
+    put the name in the track id and the number in the stream id; both still read.
+
+    Args:
+        *ids: The track's msid stream id and track id, in any order ("" when unknown).
+
+    """
+    for value in ids:
+        parts = value.split(":")
+        if len(parts) > 1 and parts[1] in _SCREEN_SHARE_NAMES:
+            return True
+    return False
 
 
 def sdk_event_inputs(name: str, args: tuple[Any, ...]) -> tuple[str, str, str, str] | None:
@@ -30,7 +49,8 @@ def sdk_event_inputs(name: str, args: tuple[Any, ...]) -> tuple[str, str, str, s
 
     Args:
         name: The SDK event name.
-        args: The event's arguments as the SDK emitted them.
+        args: The event's arguments as the SDK emitted them; ``track_added`` may carry the
+            track's msid stream id as a fourth.
 
     Returns:
         ``(change, user_id, session_id, kind)`` where change is ``joined``, ``left``,
@@ -46,9 +66,10 @@ def sdk_event_inputs(name: str, args: tuple[Any, ...]) -> tuple[str, str, str, s
         return change, participant.user_id, participant.session_id, ""
     if name == "track_added" and len(args) >= 3:
         track_id, kind, user = args[0], args[1], args[2]
+        stream_id = str(args[3]) if len(args) > 3 and args[3] else ""
         if user is None or kind not in ("audio", "video"):
             return None
-        if kind == "video" and is_screen_share(str(track_id)):
+        if kind == "video" and is_screen_share(str(track_id), stream_id):
             kind = "screen_share"
         return "subscribed", user.user_id, user.session_id, kind
     if name == "track_unpublished" and args:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from typing import Any
 
@@ -10,7 +11,6 @@ import numpy as np
 from getstream.video.rtc.connection_manager import ConnectionManager
 from loguru import logger
 
-from pipecat_getstream.errors import GetstreamNotConnectedError
 from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.aiortc.events import is_screen_share, sdk_event_inputs
 from pipecat_getstream.stacks.aiortc.media import (
@@ -38,7 +38,11 @@ from pipecat_getstream.stacks.base import (
     VideoSink,
     VideoSpec,
 )
-from pipecat_getstream.stacks.rest import RestClient, coordinator_ws_uri, ensure_user_and_call
+from pipecat_getstream.stacks.rest import (
+    coordinator_ws_uri,
+    ensure_user_and_call,
+    make_stream_client,
+)
 
 
 class AiortcStack:
@@ -52,16 +56,15 @@ class AiortcStack:
     Args:
         config: The call and credentials.
         listener: Receives what happens in the call.
-        rest: The transport's REST client (the SDK's ``Call`` joins and sends through it).
 
     """
 
     name = "aiortc"
 
-    def __init__(self, config: StackConfig, listener: StackListener, rest: RestClient):
+    def __init__(self, config: StackConfig, listener: StackListener):
         self._config = config
         self._listener = listener
-        self._rest = rest
+        self._stream: Any = None
         self._call: Any = None
         self._manager: ConnectionManager | None = None
         self._watchdog: SignalingWatchdog | None = None
@@ -83,8 +86,8 @@ class AiortcStack:
     async def join(self) -> None:
         """Join through the SDK's ConnectionManager, coordinator routed to ``base_url``."""
         cfg = self._config
-        stream = await self._rest.get()
-        self._call = stream.video.call(cfg.call_type, cfg.call_id)
+        self._stream = make_stream_client(cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url)
+        self._call = self._stream.video.call(cfg.call_type, cfg.call_id)
         manager = RoutedConnectionManager(
             call=self._call,
             user_id=cfg.user_id,
@@ -100,7 +103,9 @@ class AiortcStack:
         self._attach(manager)
         if cfg.api_secret:  # bot user and call made server-side, alongside the connect
             ensure = asyncio.ensure_future(
-                ensure_user_and_call(stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name)
+                ensure_user_and_call(
+                    self._stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name
+                )
             )
             self._tasks.add(ensure)
             ensure.add_done_callback(self._tasks.discard)
@@ -122,7 +127,10 @@ class AiortcStack:
         manager, self._manager = self._manager, None
         if manager is not None:
             await leave_without_blocking(manager)
-        self._call = None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.aclose()
 
     def participants(self) -> list[tuple[str, str]]:
         """Every other session in the SDK's participant state."""
@@ -145,7 +153,7 @@ class AiortcStack:
     ) -> tuple[AudioSink | None, VideoSink | None]:
         """Publish the bot's tracks in one negotiation, through shared-reader wrappers."""
         if self._manager is None:
-            raise GetstreamNotConnectedError("cannot publish tracks: not joined")
+            raise RuntimeError("not joined")
         audio_sink = AiortcAudioSink(audio.sample_rate, audio.channels) if audio else None
         camera = ImageVideoTrack(video.width, video.height, video.framerate) if video else None
         await self._manager.add_tracks(
@@ -180,7 +188,7 @@ class AiortcStack:
     async def send_custom_event(self, custom: dict[str, Any]) -> None:
         """Send a custom event through the REST API."""
         if self._call is None:
-            raise GetstreamNotConnectedError("cannot send a custom event: not joined")
+            raise RuntimeError("not joined")
         await self._call.send_call_event(user_id=self._config.user_id, custom=custom)
 
     # ------------------------------------------------------------ SDK events
@@ -209,14 +217,21 @@ class AiortcStack:
         self._listener.audio_received(user_id, samples, pcm.sample_rate, pcm.channels)
 
     def _on_track_added(self, track_id: str, kind: str, user: Any) -> None:
-        self._on_participant_event("track_added", track_id, kind, user)
+        stream_id = self._stream_id(track_id)
+        self._on_participant_event("track_added", track_id, kind, user, stream_id)
         if kind != "video" or user is None or self._manager is None:
             return
         subscriber = self._manager.subscriber_pc
         track = subscriber.add_track_subscriber(track_id) if subscriber else None
         if track is not None:
-            name = SCREEN_VIDEO if is_screen_share(str(track_id)) else CAMERA
+            name = SCREEN_VIDEO if is_screen_share(str(track_id), stream_id) else CAMERA
             self._listener.video_track(user.user_id, AiortcVideoSource(track), name)
+
+    def _stream_id(self, track_id: str) -> str:
+        """The msid stream id the SFU's offer gave ``track_id`` ("" when unknown)."""
+        state = getattr(self._manager, "participants_state", None)
+        lookup = getattr(state, "get_stream_id_from_track_id", None)
+        return str(lookup(str(track_id)) or "") if lookup is not None else ""
 
     def _on_participant_event(self, name: str, *args: Any) -> None:
         change = sdk_event_inputs(name, args)

@@ -10,6 +10,7 @@ the Rust tracks. The SDK reconnects by itself; the stack only reports it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,7 +18,6 @@ from typing import Any
 import getstream_rtc as rtc
 from loguru import logger
 
-from pipecat_getstream.errors import GetstreamConnectionError, GetstreamNotConnectedError
 from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.base import (
     CAMERA,
@@ -30,7 +30,13 @@ from pipecat_getstream.stacks.base import (
     VideoSink,
     VideoSpec,
 )
-from pipecat_getstream.stacks.rest import RestClient, coordinator_ws_uri, ensure_user_and_call
+from pipecat_getstream.stacks.rest import (
+    coordinator_ws_uri,
+    ensure_user_and_call,
+    make_full_stream_client,
+    make_stream_client,
+)
+from pipecat_getstream.stacks.rust.kinds import VIDEO_KINDS, VideoKinds
 from pipecat_getstream.stacks.rust.media import (
     RustAudioSink,
     RustVideoSink,
@@ -60,7 +66,7 @@ REJOIN_GRACE_SECS = 1.0
 _AUTH_REFUSED = re.compile(r"JWTAuth|token|signature|expired|unauthori[sz]ed|api key", re.I)
 
 
-class CoordinatorAuthError(GetstreamConnectionError):
+class CoordinatorAuthError(ConnectionError):
     """The coordinator WebSocket refused the credentials: GetStream's HTTP 401."""
 
     status_code = 401
@@ -72,24 +78,24 @@ class RustStack:
     Args:
         config: The call and credentials.
         listener: Receives what happens in the call.
-        rest: The transport's REST client (bot user and call set-up, custom events).
 
     """
 
     name = "rust"
 
-    def __init__(self, config: StackConfig, listener: StackListener, rest: RestClient):
+    def __init__(self, config: StackConfig, listener: StackListener):
         self._config = config
         self._listener = listener
         self._client: rtc.Client | None = None
         self._call: rtc.Call | None = None
-        self._rest = rest
+        self._rest: Any = None
         self._session_id: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._live: dict[tuple[str, TrackKind], str] = {}  # (session, kind) -> user id
         # (session, kind) -> source; holding it keeps the track subscribed.
         self._videos: dict[tuple[str, TrackKind], RustVideoSource] = {}
         self._screen_share = config.subscribe_screen_share
+        self._kinds = VideoKinds()  # camera or screen share, under the cloud's stream names
         self._screen_sink: RustVideoSink | None = None
         self._departing: dict[str, tuple[str, asyncio.TimerHandle]] = {}  # session -> user
         self._audio_track: rtc.LocalAudioTrack | None = None
@@ -162,8 +168,13 @@ class RustStack:
 
     async def _ensure_user_and_call(self) -> None:
         cfg = self._config
-        stream = await self._rest.get()
-        await ensure_user_and_call(stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name)
+        if self._rest is None:
+            self._rest = await asyncio.to_thread(
+                make_full_stream_client, cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url
+            )
+        await ensure_user_and_call(
+            self._rest, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name
+        )
 
     async def leave(self) -> None:
         """Leave the call (asynchronous in the SDK: nothing blocks the loop)."""
@@ -189,6 +200,10 @@ class RustStack:
         self._live.clear()
         self._audio_track = None
         self._client = None
+        rest, self._rest = self._rest, None
+        if rest is not None:
+            with contextlib.suppress(Exception):
+                await rest.aclose()
 
     def participants(self) -> list[tuple[str, str]]:
         """Every other session the SDK reports in the call."""
@@ -211,7 +226,7 @@ class RustStack:
         """Publish a Rust audio track and a VP9 (else VP8) camera, whichever the SFU takes."""
         call = self._call
         if call is None:
-            raise GetstreamNotConnectedError("cannot publish tracks: not joined")
+            raise RuntimeError("not joined")
         audio_sink = None
         if audio is not None:
             track = rtc.LocalAudioTrack(pcm_queue_capacity=AUDIO_QUEUE_SECS)
@@ -227,7 +242,7 @@ class RustStack:
         """Publish a VP8 screen-share track (what the SFU takes for screen share)."""
         call = self._call
         if call is None:
-            raise GetstreamNotConnectedError("cannot publish a screen share: not joined")
+            raise RuntimeError("not joined")
         if self._screen_sink is None:
             track = rtc.LocalVideoTrack.vp8()
             await call.publish_screen_share(track)
@@ -235,11 +250,13 @@ class RustStack:
         return self._screen_sink
 
     async def send_custom_event(self, custom: dict[str, Any]) -> None:
-        """Send a custom event through the transport's REST client."""
+        """Send a custom event through the REST API (its client is made on first use)."""
         if self._call is None:
-            raise GetstreamNotConnectedError("cannot send a custom event: not joined")
-        stream = await self._rest.get()
-        rest_call = stream.video.call(self._config.call_type, self._config.call_id)
+            raise RuntimeError("not joined")
+        if self._rest is None:  # ~50 ms to build: not on the join path
+            cfg = self._config
+            self._rest = make_stream_client(cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url)
+        rest_call = self._rest.video.call(self._config.call_type, self._config.call_id)
         await rest_call.send_call_event(user_id=self._config.user_id, custom=custom)
 
     # ------------------------------------------------------------- streams
@@ -282,10 +299,15 @@ class RustStack:
             "video": self._config.subscribe_video,
             "screen_share": self._screen_share,
         }
-        if kind is None or not wanted[kind]:
-            return  # dropping the last reference unsubscribes
         person = track.participant
         user_id, session_id = person.user_id, person.session_id
+        if kind in VIDEO_KINDS:  # the cloud's names reach 7.x as VIDEO
+            video_wanted = {k for k in VIDEO_KINDS if wanted[k]}
+            held = {k for s, k in self._videos if s == session_id}
+            published = list(person.published_tracks)
+            kind = self._kinds.resolve(track.track_type, session_id, published, video_wanted, held)
+        if kind is None or not wanted[kind]:
+            return  # dropping the last reference unsubscribes
         self._live[(session_id, kind)] = user_id
         self._listener.track_subscribed(user_id, session_id, kind)
         if kind == "audio":
@@ -314,6 +336,7 @@ class RustStack:
                     self._depart(session_id)
         elif isinstance(event, rtc.ParticipantLeft):
             session_id = event.participant.session_id
+            self._kinds.forget(session_id)
             for gone in _KINDS.values():
                 self._videos.pop((session_id, gone), None)
                 self._live.pop((session_id, gone), None)
@@ -328,6 +351,8 @@ class RustStack:
         elif isinstance(event, rtc.TrackPublished):
             # After a mute and unmute the SDK's existing track delivers again.
             kind = _KINDS.get(event.track_type)
+            if kind is not None:
+                self._kinds.published(event.session_id, kind)
             if kind is not None and (event.session_id, kind) in self._live:
                 listener.track_subscribed(event.user_id, event.session_id, kind)
         elif isinstance(event, rtc.CallEnded):

@@ -163,7 +163,12 @@ class AiortcBackend(SeatedBackend):
         track = self.manager.subscriber_pc.add_track_subscriber(track_id)
         if track is None:
             return
-        name = "screen_share" if ":TRACK_TYPE_SCREEN_SHARE:" in track_id else "video"
+        # The SFU names the track type in the msid stream id (the cloud's form; see the
+        # server's sfu/naming.py); the SDK keeps the stream id of each track id.
+        stream_id = self.manager.participants_state.get_stream_id_from_track_id(track_id) or ""
+        ids = (stream_id, track_id)
+        screen = any(value.split(":")[1:2] == ["TRACK_TYPE_SCREEN_SHARE"] for value in ids)
+        name = "screen_share" if screen else "video"
         task = asyncio.ensure_future(self._watch(user.user_id, name, track))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

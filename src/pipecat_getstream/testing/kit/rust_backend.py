@@ -32,6 +32,31 @@ def solid_i420(width: int, height: int, rgb: tuple[int, int, int]) -> np.ndarray
     return planes
 
 
+def video_type(
+    track: rtc.RemoteTrack, announced: list[rtc.TrackType], seen: set[rtc.TrackType]
+) -> rtc.TrackType:
+    """Camera or screen share: SDK 7.x reads the cloud's stream names as ``VIDEO``.
+
+    The SDK types a track from a number in its msid stream id, else from its media kind;
+    the SFU names the type there (``<prefix>:TRACK_TYPE_SCREEN_SHARE:<tag>``, the cloud's
+    form). So a ``VIDEO`` track is the only video type its publisher has published, else the
+    one not received yet, else the one the SFU announced first.
+
+    Args:
+        track: The remote track.
+        announced: Its publisher's ``TrackPublished`` types, in the order they came.
+        seen: The video types already received from its publisher.
+
+    """
+    both = [rtc.TrackType.VIDEO, rtc.TrackType.SCREEN_SHARE]
+    published = [t for t in both if t in track.participant.published_tracks]
+    if track.track_type != rtc.TrackType.VIDEO or len(published) < 2:
+        return published[0] if len(published) == 1 else track.track_type
+    fresh = [t for t in both if t not in seen]
+    order = [t for t in announced if t in fresh]
+    return fresh[0] if len(fresh) == 1 else (order or [rtc.TrackType.VIDEO])[0]
+
+
 class RustBackend(SeatedBackend):
     """One SDK 7.x participant (behind ``SimulatedParticipant``)."""
 
@@ -51,6 +76,10 @@ class RustBackend(SeatedBackend):
         self.mic = rtc.LocalAudioTrack(pcm_queue_capacity=2.0)
         self._video: dict[bool, tuple[rtc.LocalVideoTrack, asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Video track types each session published, in the order the SFU announced them.
+        self._announced: dict[str, list[rtc.TrackType]] = {}
+        self._seen: set[tuple[str, rtc.TrackType]] = set()
+        self._screens_on = False
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
@@ -66,12 +95,37 @@ class RustBackend(SeatedBackend):
         await self.call.join(self.user_id, True)
         types = [rtc.TrackType.AUDIO]
         if self.seat.receive_video:
-            types += [rtc.TrackType.VIDEO, rtc.TrackType.SCREEN_SHARE]
-        await self.call.update_subscriptions(
-            rtc.SubscriptionConfig(default=rtc.TrackSubscriptionConfig(track_types=types))
-        )
+            types.append(rtc.TrackType.VIDEO)
+        await self._subscribe(types)
+        if self.seat.receive_video:
+            self._spawn(self._screen_shares_after_cameras())
         if self.seat.microphone:
             await self.call.publish_audio(self.mic)
+
+    async def _subscribe(self, types: list[rtc.TrackType]) -> None:
+        rule = rtc.TrackSubscriptionConfig(track_types=types)
+        await self.call.update_subscriptions(rtc.SubscriptionConfig(default=rule))
+
+    async def _screen_shares_after_cameras(self) -> None:
+        """Subscribe to screen shares once the cameras published at join have arrived.
+
+        Under the cloud's stream names SDK 7.x types every remote video track ``VIDEO``
+        (see ``video_type``), and two arriving together cannot be told apart: the kit takes
+        the cameras first (at most 5 s), so each screen share is the one not received yet.
+        """
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            cameras = {
+                p.session_id
+                for p in self.call.participants()
+                if p.user_id != self.user_id and rtc.TrackType.VIDEO in p.published_tracks
+            }
+            if cameras <= {s for s, t in self._seen if t == rtc.TrackType.VIDEO}:
+                break
+            await asyncio.sleep(0.05)
+        self._screens_on = True
+        types = [rtc.TrackType.AUDIO, rtc.TrackType.VIDEO, rtc.TrackType.SCREEN_SHARE]
+        await self._subscribe(types)
 
     async def leave(self) -> None:
         """Stop every reader and writer and leave the call."""
@@ -143,6 +197,8 @@ class RustBackend(SeatedBackend):
                     self.inbox.joined.append(event.participant.user_id)
             elif isinstance(event, rtc.ParticipantLeft):
                 self.inbox.left.append(event.participant.user_id)
+            elif isinstance(event, rtc.TrackPublished):
+                self._announced.setdefault(event.session_id, []).append(event.track_type)
             elif isinstance(event, rtc.CallEnded):
                 self.inbox.call_ended.set()
         self.inbox.call_ended.set()
@@ -162,7 +218,18 @@ class RustBackend(SeatedBackend):
             if track.track_type == rtc.TrackType.AUDIO:
                 self._spawn(self._listen(user, track))
             elif track.track_type in KIND_NAMES:
-                self._spawn(self._watch(user, KIND_NAMES[track.track_type], track))
+                kind = KIND_NAMES[self._video_type(track)]
+                self._spawn(self._watch(user, kind, track))
+
+    def _video_type(self, track: rtc.RemoteTrack) -> rtc.TrackType:
+        session = track.participant.session_id
+        seen = {t for s, t in self._seen if s == session}
+        if self._screens_on:
+            chosen = video_type(track, self._announced.get(session, []), seen)
+        else:  # screen shares are not subscribed yet
+            chosen = rtc.TrackType.VIDEO
+        self._seen.add((session, chosen))
+        return chosen
 
     async def _listen(self, user: str, track: rtc.RemoteTrack) -> None:
         while (frame := await track.next_pcm()) is not None:

@@ -15,6 +15,7 @@ from getstream.video.rtc.pb.stream.video.sfu.signal_rpc import signal_pb2
 from loguru import logger
 
 from pipecat_getstream.testing.server.auth import Authenticator
+from pipecat_getstream.testing.server.coordinator.settings import call_settings
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.rtp.forwarding import Forwarder
 from pipecat_getstream.testing.server.sfu.publish_options import publish_options
@@ -299,6 +300,7 @@ class Sfu:
                 session.user_id,
                 session.track_info,
                 lambda forwarder: self._on_track(session, forwarder),
+                dtx=bool(call_settings(session.call.call_type)["audio"]["opus_dtx_enabled"]),
             )
         sdp = await session.publisher.answer(req.sdp)
         for info in req.tracks:
@@ -369,8 +371,20 @@ class Sfu:
 
     @staticmethod
     def _wanted(session: SfuSession) -> dict[tuple[str, int], tuple[Forwarder, str]]:
+        """What a session receives: everyone's microphone, and what it subscribed to.
+
+        Microphone audio goes to every participant unasked, as on GetStream's cloud: the web
+        SDK never asks for it ("audio tracks don't have to be requested explicitly", its
+        ``TrackSubscriptionManager``) and SDK 7.x asks only when given a subscription config.
+        Video, screen share and screen-share audio are forwarded on request only.
+        """
+        keys = {
+            (other.session_id, models_pb2.TRACK_TYPE_AUDIO)
+            for other in session.call.sessions.values()
+            if models_pb2.TRACK_TYPE_AUDIO in other.published
+        }
         wanted = {}
-        for key in session.subscriptions:
+        for key in [*sorted(keys), *sorted(session.subscriptions - keys)]:
             publisher = session.call.sessions.get(key[0])
             if publisher is None or publisher.gone or publisher is session:
                 continue

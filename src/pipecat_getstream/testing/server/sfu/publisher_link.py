@@ -4,11 +4,10 @@ The participant offers its publisher connection; the server answers with the
 codec the participant prefers among those it forwards, and creates one
 :class:`~pipecat_getstream.testing.server.rtp.forwarding.Forwarder` per published track.
 The server offers the subscriber connection (``subscriber_link``): one media section per forwarded
-track, each in its publisher's codec, named so both SDK generations attribute
-it to its participant (msid ``<track_lookup_prefix>:<track type number>``
-``<track_lookup_prefix>:TRACK_TYPE_<NAME>:<n>``: 7.x reads the stream id,
-3.x–6.x the track id). Media is forwarded without decoding (see ``forwarding``);
-only video in a codec a subscriber's SDK cannot decode is re-encoded (``transcode``).
+track, each in its publisher's codec, named as the cloud names it
+(:mod:`pipecat_getstream.testing.server.sfu.naming`). Media is forwarded without
+decoding (see ``forwarding``); only video in a codec a subscriber's SDK cannot decode
+is re-encoded (``transcode``).
 """
 
 from __future__ import annotations
@@ -92,6 +91,9 @@ class PublisherLink:
         track_info_of: The ``TrackInfo`` the participant announced for a section,
             looked up by msid track id, media id and kind (``None`` if unknown).
         on_track: Called with each new published track.
+        dtx: Whether the call's settings enable Opus DTX (``opus_dtx_enabled``): the
+            answer then asks for it (``usedtx=1``) on each audio track whose ``TrackInfo``
+            asks for it (``dtx``, which the web SDK sets from the same setting).
 
     """
 
@@ -102,8 +104,10 @@ class PublisherLink:
         name: str,
         track_info_of: Callable[[str | None, str, str], models_pb2.TrackInfo | None],
         on_track: Callable[[Forwarder], None],
+        dtx: bool = False,
     ) -> None:
         self.transport = RtpTransport(host, certificate, f"{name} publisher")
+        self._dtx = dtx
         self._track_info_of = track_info_of
         self._on_track = on_track
         self._session_id = new_session_id()
@@ -138,6 +142,8 @@ class PublisherLink:
                     names = [c.mimeType for c in media.rtp.codecs]
                     logger.warning("SFU: no forwardable codec offered in {}", names)
                     continue
+                if media.kind == "audio" and self._dtx and info is not None and info.dtx:
+                    codec.parameters["usedtx"] = 1
                 accepted[mid] = codec
                 self._update_track(mid, media, codec, _track_type(info, media.kind))
             self._register()

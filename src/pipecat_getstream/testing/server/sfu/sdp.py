@@ -135,8 +135,9 @@ class OfferSlot:
         kind: ``"audio"`` or ``"video"``.
         codec: The codec, with the subscriber connection's payload type.
         ssrc: The SSRC the subscriber receives.
-        stream_id: The msid stream id (``<track_lookup_prefix>:<track type number>``).
-        track_id: The msid track id (``<track_lookup_prefix>:TRACK_TYPE_...:<n>``).
+        stream_id: The msid stream id, ``<track_lookup_prefix>:TRACK_TYPE_<NAME>:<tag>``
+            (also the RTCP canonical name of the stream), see :mod:`.naming`.
+        track_id: The msid track id, a UUID.
         active: Whether the section still carries a track (ended ones stay, inactive).
 
     """
@@ -189,7 +190,6 @@ def build_offer(
     transport: RtpTransport,
     version: int,
     session_id: int,
-    cname: str,
 ) -> str:
     """Offer a subscriber every slot, in order (ended ones as inactive sections).
 
@@ -198,7 +198,6 @@ def build_offer(
         transport: The subscriber connection's transport.
         version: The SDP session version (grows with each offer).
         session_id: The SDP session id of this connection.
-        cname: The RTCP canonical name of the forwarded streams.
 
     """
     offer = _session("offer", version, session_id)
@@ -211,7 +210,7 @@ def build_offer(
             media.direction = "sendonly"
             media.msid = f"{slot.stream_id} {slot.track_id}"
             media.ssrc = [
-                SsrcDescription(ssrc=slot.ssrc, cname=cname, msid=media.msid),
+                SsrcDescription(ssrc=slot.ssrc, cname=slot.stream_id, msid=media.msid),
             ]
         else:
             media.direction = "inactive"

@@ -1,8 +1,8 @@
 """The SFU's subscriber connection (media out) to one participant.
 
 The server is the offerer: each forwarded track gets a media section in its publisher's
-codec, with an SSRC of its own, named so both SDK generations attribute it to its
-participant (see :mod:`pipecat_getstream.testing.server.sfu.publisher_link`). A track's
+codec, with an SSRC of its own, named as GetStream's cloud names it
+(:mod:`pipecat_getstream.testing.server.sfu.naming`). A track's
 packets flow only once the participant has answered an offer holding its section.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 
 from aiortc import RTCCertificate, RTCIceCandidate
 from aiortc.sdp import SessionDescription
-from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from loguru import logger
 
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.rtp.forwarding import Forwarder, Sink
 from pipecat_getstream.testing.server.rtp.transcode import bridge_for, close_bridge
 from pipecat_getstream.testing.server.rtp.transport import RtpTransport
+from pipecat_getstream.testing.server.sfu import naming
 from pipecat_getstream.testing.server.sfu.publisher_link import (
     SubscriptionKey,
     Wanted,
@@ -71,9 +71,7 @@ class SubscriberLink:
         self._sources: dict[SubscriptionKey, Forwarder] = {}
         self._payload_types = PayloadTypes()
         self._session_id = new_session_id()
-        self._cname = secrets.token_hex(8)
         self._version = 0
-        self._counter = 0
         self._awaiting_answer = False
         self._offered: list[Sink] = []
         self._offer_sdp = ""
@@ -146,15 +144,13 @@ class SubscriberLink:
         return None
 
     def _add(self, key: SubscriptionKey, forwarder: Forwarder, prefix: str) -> None:
-        self._counter += 1
-        type_name = models_pb2.TrackType.Name(forwarder.track_type)  # type: ignore[arg-type]
         slot = OfferSlot(
             mid=str(len(self._slots)),
             kind=forwarder.kind,
             codec=self._payload_types.assign(forwarder.kind, forwarder.codec),
             ssrc=secrets.randbits(32) or 1,
-            stream_id=f"{prefix}:{forwarder.track_type}",
-            track_id=f"{prefix}:{type_name}:{self._counter}",
+            stream_id=naming.stream_id(prefix, forwarder.track_type),
+            track_id=naming.track_id(),
         )
         self._slots.append(slot)
         sink = Sink(forwarder, slot, self, self._faults)
@@ -179,9 +175,7 @@ class SubscriberLink:
         await self.transport.gather()
         self.transport.set_ice_role(controlling=True)
         self._version += 1
-        self._offer_sdp = build_offer(
-            self._slots, self.transport, self._version, self._session_id, self._cname
-        )
+        self._offer_sdp = build_offer(self._slots, self.transport, self._version, self._session_id)
         self._awaiting_answer = True
         self._offered = list(self._sinks.values())
         await self._offer()

@@ -1,4 +1,13 @@
-"""The SFU's Twirp ``SignalServer`` (protobuf over HTTP POST)."""
+"""The SFU's Twirp ``SignalServer``: protobuf or protobuf's JSON mapping over HTTP POST.
+
+Twirp serves each method in both encodings, chosen by the request's ``Content-Type``:
+``application/protobuf`` (the Python SDKs) and ``application/json`` (GetStream's web SDK,
+which sends nothing else), answered in the same one. JSON bodies are read with
+``google.protobuf.json_format`` (unknown fields ignored, either field-name style) and
+answered with the proto field names, as Twirp servers do. Cross-origin access (preflights,
+``Access-Control-*`` headers) is granted to every route of the server by
+:mod:`pipecat_getstream.testing.server.cors`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
 from getstream.video.rtc.pb.stream.video.sfu.signal_rpc import signal_pb2
-from google.protobuf import symbol_database
+from google.protobuf import json_format, symbol_database
 from google.protobuf.message import DecodeError, Message
 from loguru import logger
 
@@ -20,6 +29,30 @@ from pipecat_getstream.testing.server.state import SfuSession
 
 SERVICE = "stream.video.sfu.signal.SignalServer"
 PREFIX = "/twirp"
+PROTOBUF = "application/protobuf"
+JSON = "application/json"
+
+
+def decode(body: bytes, cls: type[Message], content_type: str) -> Message:
+    """Read a request body in the encoding its content type names.
+
+    Raises:
+        DecodeError: When the body is not a valid message in that encoding.
+
+    """
+    if content_type == JSON:
+        try:
+            return json_format.Parse(body or b"{}", cls(), ignore_unknown_fields=True)
+        except (json_format.ParseError, UnicodeDecodeError) as exc:
+            raise DecodeError(str(exc)) from exc
+    return cls.FromString(body)
+
+
+def encode(message: Message, content_type: str) -> bytes:
+    """Write a response body in the encoding of the request."""
+    if content_type == JSON:
+        return json_format.MessageToJson(message, preserving_proto_field_name=True).encode()
+    return message.SerializeToString()
 
 
 def _message_classes() -> dict[str, tuple[type[Message], type[Message]]]:
@@ -48,8 +81,8 @@ def twirp_routes(sfu: Sfu) -> list[web.RouteDef]:
         method = request.match_info["method"]
         if method not in classes:
             return twirp_error(404, "bad_route", f"no method {method} on {SERVICE}")
-        content_type = request.headers.get("Content-Type", "")
-        if not content_type.startswith("application/protobuf"):
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type not in (PROTOBUF, JSON):
             return twirp_error(400, "malformed", f"unsupported content type {content_type!r}")
         try:
             token = sfu.auth.verify_sfu(request.headers.get("authorization", ""))
@@ -57,9 +90,9 @@ def twirp_routes(sfu: Sfu) -> list[web.RouteDef]:
             return twirp_error(401, "unauthenticated", exc.message)
         in_cls, out_cls = classes[method]
         try:
-            req: Any = in_cls.FromString(await request.read())
+            req: Any = decode(await request.read(), in_cls, content_type)
         except DecodeError:
-            return twirp_error(400, "malformed", "the body is not a valid protobuf message")
+            return twirp_error(400, "malformed", f"the body is not a valid {method} request")
         response: Message = out_cls()
         session_id = getattr(req, "session_id", "")
         call = sfu.state.calls.get(str(token.claims["call_cid"]))
@@ -85,7 +118,7 @@ def twirp_routes(sfu: Sfu) -> list[web.RouteDef]:
                 response = _with_error(
                     response, models_pb2.ERROR_CODE_INTERNAL_SERVER_ERROR, str(exc)
                 )
-        return web.Response(body=response.SerializeToString(), content_type="application/protobuf")
+        return web.Response(body=encode(response, content_type), content_type=content_type)
 
     return [web.post(f"{PREFIX}/{SERVICE}/{{method}}", handler)]
 
