@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 from getstream.video.rtc.connection_manager import ConnectionManager
 from loguru import logger
 
+from pipecat_getstream.errors import GetstreamNotConnectedError
 from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.aiortc.events import is_screen_share, sdk_event_inputs
 from pipecat_getstream.stacks.aiortc.media import (
@@ -38,11 +38,7 @@ from pipecat_getstream.stacks.base import (
     VideoSink,
     VideoSpec,
 )
-from pipecat_getstream.stacks.rest import (
-    coordinator_ws_uri,
-    ensure_user_and_call,
-    make_stream_client,
-)
+from pipecat_getstream.stacks.rest import RestClient, coordinator_ws_uri, ensure_user_and_call
 
 
 class AiortcStack:
@@ -56,15 +52,16 @@ class AiortcStack:
     Args:
         config: The call and credentials.
         listener: Receives what happens in the call.
+        rest: The transport's REST client (the SDK's ``Call`` joins and sends through it).
 
     """
 
     name = "aiortc"
 
-    def __init__(self, config: StackConfig, listener: StackListener):
+    def __init__(self, config: StackConfig, listener: StackListener, rest: RestClient):
         self._config = config
         self._listener = listener
-        self._stream: Any = None
+        self._rest = rest
         self._call: Any = None
         self._manager: ConnectionManager | None = None
         self._watchdog: SignalingWatchdog | None = None
@@ -86,8 +83,8 @@ class AiortcStack:
     async def join(self) -> None:
         """Join through the SDK's ConnectionManager, coordinator routed to ``base_url``."""
         cfg = self._config
-        self._stream = make_stream_client(cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url)
-        self._call = self._stream.video.call(cfg.call_type, cfg.call_id)
+        stream = await self._rest.get()
+        self._call = stream.video.call(cfg.call_type, cfg.call_id)
         manager = RoutedConnectionManager(
             call=self._call,
             user_id=cfg.user_id,
@@ -103,9 +100,7 @@ class AiortcStack:
         self._attach(manager)
         if cfg.api_secret:  # bot user and call made server-side, alongside the connect
             ensure = asyncio.ensure_future(
-                ensure_user_and_call(
-                    self._stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name
-                )
+                ensure_user_and_call(stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name)
             )
             self._tasks.add(ensure)
             ensure.add_done_callback(self._tasks.discard)
@@ -127,10 +122,7 @@ class AiortcStack:
         manager, self._manager = self._manager, None
         if manager is not None:
             await leave_without_blocking(manager)
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                await stream.aclose()
+        self._call = None
 
     def participants(self) -> list[tuple[str, str]]:
         """Every other session in the SDK's participant state."""
@@ -153,7 +145,7 @@ class AiortcStack:
     ) -> tuple[AudioSink | None, VideoSink | None]:
         """Publish the bot's tracks in one negotiation, through shared-reader wrappers."""
         if self._manager is None:
-            raise RuntimeError("not joined")
+            raise GetstreamNotConnectedError("cannot publish tracks: not joined")
         audio_sink = AiortcAudioSink(audio.sample_rate, audio.channels) if audio else None
         camera = ImageVideoTrack(video.width, video.height, video.framerate) if video else None
         await self._manager.add_tracks(
@@ -188,7 +180,7 @@ class AiortcStack:
     async def send_custom_event(self, custom: dict[str, Any]) -> None:
         """Send a custom event through the REST API."""
         if self._call is None:
-            raise RuntimeError("not joined")
+            raise GetstreamNotConnectedError("cannot send a custom event: not joined")
         await self._call.send_call_event(user_id=self._config.user_id, custom=custom)
 
     # ------------------------------------------------------------ SDK events

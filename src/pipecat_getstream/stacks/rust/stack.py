@@ -10,7 +10,6 @@ the Rust tracks. The SDK reconnects by itself; the stack only reports it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import getstream_rtc as rtc
 from loguru import logger
 
+from pipecat_getstream.errors import GetstreamConnectionError, GetstreamNotConnectedError
 from pipecat_getstream.people.participant_info import ParticipantInfo
 from pipecat_getstream.stacks.base import (
     CAMERA,
@@ -30,12 +30,7 @@ from pipecat_getstream.stacks.base import (
     VideoSink,
     VideoSpec,
 )
-from pipecat_getstream.stacks.rest import (
-    coordinator_ws_uri,
-    ensure_user_and_call,
-    make_full_stream_client,
-    make_stream_client,
-)
+from pipecat_getstream.stacks.rest import RestClient, coordinator_ws_uri, ensure_user_and_call
 from pipecat_getstream.stacks.rust.kinds import VIDEO_KINDS, VideoKinds
 from pipecat_getstream.stacks.rust.media import (
     RustAudioSink,
@@ -66,7 +61,7 @@ REJOIN_GRACE_SECS = 1.0
 _AUTH_REFUSED = re.compile(r"JWTAuth|token|signature|expired|unauthori[sz]ed|api key", re.I)
 
 
-class CoordinatorAuthError(ConnectionError):
+class CoordinatorAuthError(GetstreamConnectionError):
     """The coordinator WebSocket refused the credentials: GetStream's HTTP 401."""
 
     status_code = 401
@@ -78,17 +73,18 @@ class RustStack:
     Args:
         config: The call and credentials.
         listener: Receives what happens in the call.
+        rest: The transport's REST client (bot user and call set-up, custom events).
 
     """
 
     name = "rust"
 
-    def __init__(self, config: StackConfig, listener: StackListener):
+    def __init__(self, config: StackConfig, listener: StackListener, rest: RestClient):
         self._config = config
         self._listener = listener
         self._client: rtc.Client | None = None
         self._call: rtc.Call | None = None
-        self._rest: Any = None
+        self._rest = rest
         self._session_id: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._live: dict[tuple[str, TrackKind], str] = {}  # (session, kind) -> user id
@@ -168,13 +164,8 @@ class RustStack:
 
     async def _ensure_user_and_call(self) -> None:
         cfg = self._config
-        if self._rest is None:
-            self._rest = await asyncio.to_thread(
-                make_full_stream_client, cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url
-            )
-        await ensure_user_and_call(
-            self._rest, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name
-        )
+        stream = await self._rest.get()
+        await ensure_user_and_call(stream, cfg.call_type, cfg.call_id, cfg.user_id, cfg.user_name)
 
     async def leave(self) -> None:
         """Leave the call (asynchronous in the SDK: nothing blocks the loop)."""
@@ -200,10 +191,6 @@ class RustStack:
         self._live.clear()
         self._audio_track = None
         self._client = None
-        rest, self._rest = self._rest, None
-        if rest is not None:
-            with contextlib.suppress(Exception):
-                await rest.aclose()
 
     def participants(self) -> list[tuple[str, str]]:
         """Every other session the SDK reports in the call."""
@@ -226,7 +213,7 @@ class RustStack:
         """Publish a Rust audio track and a VP9 (else VP8) camera, whichever the SFU takes."""
         call = self._call
         if call is None:
-            raise RuntimeError("not joined")
+            raise GetstreamNotConnectedError("cannot publish tracks: not joined")
         audio_sink = None
         if audio is not None:
             track = rtc.LocalAudioTrack(pcm_queue_capacity=AUDIO_QUEUE_SECS)
@@ -242,7 +229,7 @@ class RustStack:
         """Publish a VP8 screen-share track (what the SFU takes for screen share)."""
         call = self._call
         if call is None:
-            raise RuntimeError("not joined")
+            raise GetstreamNotConnectedError("cannot publish a screen share: not joined")
         if self._screen_sink is None:
             track = rtc.LocalVideoTrack.vp8()
             await call.publish_screen_share(track)
@@ -250,13 +237,11 @@ class RustStack:
         return self._screen_sink
 
     async def send_custom_event(self, custom: dict[str, Any]) -> None:
-        """Send a custom event through the REST API (its client is made on first use)."""
+        """Send a custom event through the transport's REST client."""
         if self._call is None:
-            raise RuntimeError("not joined")
-        if self._rest is None:  # ~50 ms to build: not on the join path
-            cfg = self._config
-            self._rest = make_stream_client(cfg.api_key, cfg.api_secret, cfg.token, cfg.base_url)
-        rest_call = self._rest.video.call(self._config.call_type, self._config.call_id)
+            raise GetstreamNotConnectedError("cannot send a custom event: not joined")
+        stream = await self._rest.get()
+        rest_call = stream.video.call(self._config.call_type, self._config.call_id)
         await rest_call.send_call_event(user_id=self._config.user_id, custom=custom)
 
     # ------------------------------------------------------------- streams
