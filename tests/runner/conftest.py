@@ -37,6 +37,7 @@ async def agent_server(
         settings.setdefault("webhook_events", ())
         settings.setdefault("stop_grace_s", 1.0)
         serve = settings.pop("bot", bot)
+        warmup = settings.pop("warmup", None)
         config = RunnerConfig(
             api_key=local_server.api_key,
             api_secret=local_server.api_secret,
@@ -44,7 +45,7 @@ async def agent_server(
             port=0,
             **settings,
         )
-        server = AgentServer(serve, config)
+        server = AgentServer(serve, config, warmup=warmup)
         task = asyncio.create_task(server.serve(handle_signals=False))
         while server.url is None:
             assert not task.done(), task

@@ -150,3 +150,16 @@ async def test_a_bot_that_finishes_ends_its_session(
     assert session.state is SessionState.ENDED and session.end_reason == "bot finished"
     assert session.join_s is not None
     assert await wait_until(lambda: BOT in alice.left, timeout=10)
+
+
+async def test_the_warm_up_hook_runs_before_the_server_is_ready(agent_server, call_id):
+    warmed: list[str] = []
+
+    async def warm_up() -> None:
+        warmed.append("models loaded")
+
+    server, client = await agent_server(warmup=warm_up)
+    assert warmed == ["models loaded"] and server.warm
+    assert (await client.get("/ready")).json() == {"ready": True, "sessions": 0}
+    metrics = (await client.get("/metrics")).text
+    assert "pipecat_getstream_ready 1.0" in metrics

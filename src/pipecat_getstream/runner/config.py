@@ -116,7 +116,7 @@ class RunnerConfig:
 
     @property
     def safe_dict(self) -> dict[str, Any]:
-        """The settings with secrets masked (for logs and ``GET /sessions``' answers)."""
+        """The settings with secrets masked (what the server logs when it starts)."""
         result = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in _SECRETS:
             result[name] = "***" if result[name] else None
