@@ -127,3 +127,25 @@ async def test_a_custom_event_asks_for_a_bot_with_its_own_parameters(
     assert stats.failed == 0 and stats.dropped == 0
     metrics = (await client.get("/metrics")).text
     assert 'outcome="started"} 1.0' in metrics and 'outcome="ignored"}' in metrics
+
+
+async def test_a_webhook_refused_at_capacity_starts_the_bot_on_getstreams_retry(
+    local_server, agent_server, participants, call_id
+):
+    """503 + Retry-After at capacity; the delivery is forgotten, so a retry can succeed."""
+    server, client = await agent_server(max_sessions=1, webhook_events=STARTED)
+    busy = await client.post(
+        "/sessions", json={"call_id": call_id + "-busy", "body": {"mode": "hang"}}
+    )
+    assert busy.status_code == 201
+    await participants(call_id, "alice")  # session_started -> refused: the server is full
+    assert await wait_until(lambda: 503 in local_server.webhooks.statuses, timeout=10)
+    await client.delete(f"/sessions/{busy.json()['session_id']}")
+    # The local server retries the delivery (as GetStream does); this time there is room.
+    assert await wait_until(lambda: server.sessions.live, timeout=10)
+    [session] = server.sessions.live
+    assert (session.source, session.args.call_id) == ("call.session_started", call_id)
+    assert local_server.webhooks.failed == 0
+    metrics = (await client.get("/metrics")).text
+    assert 'pipecat_getstream_webhooks_total{outcome="refused_capacity"}' in metrics
+    assert 'pipecat_getstream_sessions_refused_total{reason="capacity"}' in metrics
