@@ -10,41 +10,22 @@ from typing import Any
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from getstream.video.rtc.audio_track import AudioStreamTrack
-from getstream.video.rtc.track_util import PcmData
 
 from pipecat_getstream.media.video import video_frame_to_rgb
 from pipecat_getstream.stacks.aiortc.opus_feed import OPUS_RATE, Feed48k
+from pipecat_getstream.stacks.aiortc.tracks import PcmAudioTrack
 
 _VIDEO_CLOCK_RATE = 90000
 
 
-def pcm_from_s16(audio: bytes, sample_rate: int, channels: int) -> PcmData:
-    """Wrap interleaved s16 bytes as the SDK's ``PcmData``.
-
-    Args:
-        audio: Interleaved little-endian 16-bit samples; the length must be a multiple of
-            ``2 * channels``.
-        sample_rate: Sample rate in Hz.
-        channels: Channel count (1 or 2).
-
-    Returns:
-        A ``PcmData`` sharing the bytes' memory.
-
-    """
-    samples = np.frombuffer(audio, dtype=np.int16)
-    if channels > 1:
-        # Planar (channels, samples), contiguous: older PyAV refuses strided arrays.
-        samples = np.ascontiguousarray(samples.reshape(-1, channels).T)
-    return PcmData(sample_rate=sample_rate, format="s16", samples=samples, channels=channels)
-
-
 class AiortcAudioSink:
-    """The bot's audio into the SDK's ``AudioStreamTrack`` (which aiortc reads every 20 ms).
+    """The bot's audio into a :class:`~pipecat_getstream.stacks.aiortc.tracks.PcmAudioTrack`.
 
-    The track runs at 48 kHz whatever the pipeline's rate: audio at another rate is converted
-    by :class:`~pipecat_getstream.stacks.aiortc.opus_feed.Feed48k`, which saves the 20 ms
-    aiortc's Opus encoder otherwise holds every frame back.
+    The track runs at 48 kHz, which aiortc's Opus encoder takes without holding each frame
+    back 20 ms. The output processor writes at 48 kHz on this stack (Pipecat resamples the
+    bot's audio once, straight to it), and the samples go to the track as they are; audio
+    at another rate is converted by
+    :class:`~pipecat_getstream.stacks.aiortc.opus_feed.Feed48k`.
 
     Args:
         sample_rate: The rate of the audio written (the pipeline's output rate).
@@ -56,17 +37,18 @@ class AiortcAudioSink:
         self.sample_rate = sample_rate
         self.channels = channels
         self._feed = Feed48k(sample_rate, channels) if sample_rate != OPUS_RATE else None
-        self.track = AudioStreamTrack(sample_rate=OPUS_RATE, channels=channels)
+        self.track = PcmAudioTrack(channels, OPUS_RATE)
 
     async def write(self, audio: bytes) -> None:
-        """Queue interleaved s16 audio (whole 20 ms frames: 6.x holds back a partial one)."""
+        """Queue interleaved s16 audio (a partial 20 ms frame waits for the rest)."""
+        samples = np.frombuffer(audio, dtype=np.int16)
         if self._feed is not None:
-            audio = self._feed.convert(audio)
-        await self.track.write(pcm_from_s16(audio, OPUS_RATE, self.channels))
+            samples = self._feed.convert_samples(samples)
+        self.track.write(samples)
 
     async def flush(self) -> None:
         """Drop the audio queued in the track (and the few samples the converter holds)."""
-        await self.track.flush()
+        self.track.flush()
         if self._feed is not None:
             self._feed.reset()
 

@@ -45,8 +45,11 @@ class Feed48k:
         self._out_frames = 0
 
     def convert(self, audio: bytes) -> bytes:
-        """Convert one chunk (whole sample frames of ``channels`` samples)."""
-        samples = np.frombuffer(audio, dtype=np.int16)
+        """Convert one chunk (whole sample frames of ``channels`` samples) as bytes."""
+        return self.convert_samples(np.frombuffer(audio, dtype=np.int16)).tobytes()
+
+    def convert_samples(self, samples: np.ndarray) -> np.ndarray:
+        """Convert one chunk of interleaved ``int16`` samples; returns them at 48 kHz."""
         self._in_frames += len(samples) // self.channels
         out = self._resampler.resample(samples, self.in_rate, self.channels)
         produced = len(out) // self.channels
@@ -57,7 +60,7 @@ class Feed48k:
             out = np.concatenate([np.zeros(missing * self.channels, dtype=np.int16), out])
             produced += missing
         self._out_frames += produced
-        return out.tobytes()
+        return out
 
     def reset(self) -> None:
         """Start a new stream (after a flush): what the resampler holds is dropped."""
