@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 from pipecat.frames.frames import Frame
@@ -25,9 +25,10 @@ from pipecat_getstream.people.participant_info import ParticipantInfo, check_use
 from pipecat_getstream.pipeline.captions import CaptionTarget, ClosedCaptions
 from pipecat_getstream.pipeline.events import (
     EVENTS,
-    SHORTER_HANDLERS_OK,
+    GROWN_EVENTS,
     SYNC_EVENTS,
     TransportEvent,
+    event_arguments,
 )
 from pipecat_getstream.pipeline.frames import (
     BotConnectedFrame,
@@ -215,8 +216,8 @@ class GetstreamTransport(BaseTransport):
 
     def add_event_handler(self, event_name: str, handler: Any) -> None:
         """Add an event handler (see the class docstring for each event's arguments)."""
-        count = SHORTER_HANDLERS_OK.get(event_name)
-        if count is not None:
+        if event_name in GROWN_EVENTS:
+            count = 1 + len(event_arguments(cast(TransportEvent, event_name)))
             fitted = fit_arguments(handler, count)
             if fitted is not handler:
                 self._fitted[(event_name, handler)] = fitted

@@ -12,7 +12,7 @@ import pytest
 from pipecat_getstream import GetstreamTransport
 from pipecat_getstream.pipeline.events import (
     EVENTS,
-    SHORTER_HANDLERS_OK,
+    GROWN_EVENTS,
     SYNC_EVENTS,
     GetstreamCallbacks,
     TransportEvent,
@@ -46,7 +46,7 @@ def test_the_literal_and_the_callbacks_model_list_the_same_events():
     assert list(EVENTS) == list(get_args(TransportEvent))
     assert list(GetstreamCallbacks.model_fields) == list(EVENTS)
     assert len(set(EVENTS)) == len(EVENTS)
-    assert SYNC_EVENTS <= set(EVENTS) and set(SHORTER_HANDLERS_OK) <= set(EVENTS)
+    assert SYNC_EVENTS <= set(EVENTS) and GROWN_EVENTS <= set(EVENTS)
 
 
 def test_the_transport_registers_exactly_the_listed_events():
@@ -60,7 +60,7 @@ def test_every_spec_event_keeps_its_name_and_arguments():
         assert name in EVENTS
         arguments = event_arguments(name)  # type: ignore[arg-type]
         # An event may have gained arguments if handlers of the spec's shape still work.
-        grown = name in SHORTER_HANDLERS_OK and count < len(arguments)
+        grown = name in GROWN_EVENTS and count < len(arguments)
         assert len(arguments) == count or grown, name
     assert event_arguments("on_participant_left") == (str, str)
     assert event_arguments("on_connected") == ()

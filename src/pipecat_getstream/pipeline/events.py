@@ -48,10 +48,9 @@ EVENTS: tuple[TransportEvent, ...] = get_args(TransportEvent)
 #: Events whose handlers are awaited before the transport goes on (Pipecat's ``sync=True``).
 SYNC_EVENTS: frozenset[TransportEvent] = frozenset({"on_before_disconnect"})
 
-#: Events whose handlers may take fewer arguments than the event passes, with the number
-#: it passes (the transport included): ``on_participant_left(transport, participant_id)``
-#: predates ``reason``.
-SHORTER_HANDLERS_OK: dict[str, int] = {"on_participant_left": 3}
+#: Events that gained arguments: their handlers may take fewer than the event passes
+#: (``on_participant_left(transport, participant_id)`` predates ``reason``).
+GROWN_EVENTS: frozenset[TransportEvent] = frozenset({"on_participant_left"})
 
 
 class GetstreamCallbacks(BaseModel):
