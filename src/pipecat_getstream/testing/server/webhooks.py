@@ -147,8 +147,11 @@ class WebhookSender:
     async def participant_joined(self, session: SfuSession) -> None:
         """A new SFU session: ``call.session_started`` (first one), then the join event."""
         call = session.call
-        if call.cid not in self._live:
-            self._live.add(call.cid)
+        started = call.cid not in self._live
+        self._live.add(call.cid)
+        if not self.url:
+            return
+        if started:
             self.emit(self._session_event("call.session_started", call))
         user = self.state.ensure_user(session.user_id)
         self.emit(
@@ -174,7 +177,8 @@ class WebhookSender:
         if event.get("type") in _SESSION_ENDING and call.cid in self._live:
             if not any(not s.gone for s in call.sessions.values()):
                 self._live.discard(call.cid)
-                self.emit(self._session_event("call.session_ended", call))
+                if self.url:
+                    self.emit(self._session_event("call.session_ended", call))
         self.emit(event)
 
     def _session_event(self, event_type: str, call: CallRecord) -> dict[str, Any]:
