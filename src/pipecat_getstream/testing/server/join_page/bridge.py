@@ -1,23 +1,17 @@
-"""The join page's signaling bridge: JSON over one WebSocket to the SFU's own protobuf API.
+"""The join page's signaling bridge: JSON over a WebSocket to the SFU's protobuf socket.
 
 A browser page has no protobuf library (and the page ships none), so the server offers it a
 plain JSON socket (``GET /join/api/sfu``). Behind it the bridge is an ordinary SFU client of
-this same server: it opens the SFU signaling WebSocket (``/ws``) and calls the Twirp
-``SignalServer`` (``/twirp/...``) in protobuf, exactly as an SDK does, so to the SFU, the
-coordinator and every other participant the page is one more participant.
+this same server: it opens the SFU signaling WebSocket (``/ws``) and speaks protobuf on it, as
+an SDK does, so to the SFU, the coordinator and every other participant the page is one more
+participant. (The SFU's Twirp API needs no bridge: it answers JSON itself.)
 
-Messages from the page:
-
-* ``{"request": <SfuRequest>}``: sent on the signaling socket (``join_request``,
-  ``health_check_request``, ``leave_call_request``), fields as in the protobuf (snake_case
-  or camelCase, enums by name).
-* ``{"twirp": "<Method>", "id": <n>, "token": "<SFU token>", "body": <request message>}``:
-  one ``SignalServer`` call; answered ``{"id": <n>, "response": <message>}`` or
-  ``{"id": <n>, "error": "<message>"}``.
-
-To the page: ``{"event": <SfuEvent>}`` for each signaling event, with snake_case field
-names and enum names. Closing the page's socket closes the signaling socket normally
-(code 1000), which the SFU takes as the participant leaving.
+From the page: ``{"request": <SfuRequest>}``, sent on the signaling socket (``join_request``,
+``health_check_request``, ``leave_call_request``), fields as in the protobuf (snake_case or
+camelCase, enums by name). To the page: ``{"event": <SfuEvent>}`` for each signaling event,
+with snake_case field names and enum names, or ``{"error": "..."}`` for a request it could
+not read. Closing the page's socket closes the signaling socket normally (code 1000), which
+the SFU takes as the participant leaving.
 """
 
 from __future__ import annotations
@@ -31,38 +25,23 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 from getstream.video.rtc.pb.stream.video.sfu.event import events_pb2
-from getstream.video.rtc.pb.stream.video.sfu.signal_rpc import signal_pb2
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from loguru import logger
 
-SERVICE = "stream.video.sfu.signal.SignalServer"
 MAX_MESSAGE = 8 * 1024 * 1024
-TWIRP_TIMEOUT_S = 15.0
 
 
 def _to_json(message: Message) -> dict[str, Any]:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-def _twirp_classes(method: str) -> tuple[type[Message], type[Message]] | None:
-    """The request and response classes of a ``SignalServer`` method (``None`` if unknown)."""
-    service = signal_pb2.DESCRIPTOR.services_by_name["SignalServer"]
-    found = service.methods_by_name.get(method)
-    if found is None:
-        return None
-    return (
-        getattr(signal_pb2, found.input_type.name),
-        getattr(signal_pb2, found.output_type.name),
-    )
-
-
 class Bridge:
-    """One page's bridge: its JSON socket, the SFU socket and Twirp calls behind it.
+    """One page's bridge: its JSON socket and the SFU socket behind it.
 
     Args:
         page: The page's (prepared) WebSocket.
-        http: The HTTP session the SFU socket and Twirp calls use.
+        http: The HTTP session the SFU socket is opened with.
         base_url: This server's ``http://host:port``.
 
     """
@@ -72,7 +51,6 @@ class Bridge:
         self.http = http
         self.base_url = base_url
         self._send_lock = asyncio.Lock()
-        self._sfu: Any = None  # the SFU signaling socket, once open
 
     async def to_page(self, message: dict[str, Any]) -> None:
         """Send one JSON message to the page (dropped if its socket is closed)."""
@@ -86,7 +64,6 @@ class Bridge:
         """Bridge until the page or the SFU closes its socket."""
         ws_url = "ws" + self.base_url[len("http") :] + "/ws"
         sfu = await self.http.ws_connect(ws_url, max_msg_size=MAX_MESSAGE, heartbeat=None)
-        self._sfu = sfu
         pump = asyncio.ensure_future(self._events_to_page(sfu))
         try:
             async for msg in self.page:
@@ -100,60 +77,21 @@ class Bridge:
                 if not isinstance(message, dict):
                     continue
                 if "request" in message:
-                    await self._request(message["request"])
-                elif "twirp" in message:
-                    await self._twirp(message)
+                    await self._request(sfu, message["request"])
         finally:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
             await sfu.close(code=1000)
 
-    async def _request(self, body: Any) -> None:
-        assert self._sfu is not None
+    async def _request(self, sfu: Any, body: Any) -> None:
         try:
             request = json_format.ParseDict(body, events_pb2.SfuRequest())
         except (json_format.ParseError, TypeError) as exc:
             await self.to_page({"error": f"bad SFU request: {exc}"})
             return
-        if not self._sfu.closed:
-            await self._sfu.send_bytes(request.SerializeToString())
-
-    async def _twirp(self, message: dict[str, Any]) -> None:
-        call_id = message.get("id")
-        method = str(message.get("twirp", ""))
-        classes = _twirp_classes(method)
-        if classes is None:
-            await self.to_page({"id": call_id, "error": f"no method {method} on {SERVICE}"})
-            return
-        in_cls, out_cls = classes
-        try:
-            request = json_format.ParseDict(message.get("body") or {}, in_cls())
-        except (json_format.ParseError, TypeError) as exc:
-            await self.to_page({"id": call_id, "error": f"bad {method} request: {exc}"})
-            return
-        url = f"{self.base_url}/twirp/{SERVICE}/{method}"
-        headers = {
-            "Content-Type": "application/protobuf",
-            "authorization": str(message.get("token", "")),
-        }
-        try:
-            async with self.http.post(
-                url,
-                data=request.SerializeToString(),
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TWIRP_TIMEOUT_S),
-            ) as response:
-                body = await response.read()
-                if response.status != 200:
-                    text = body.decode(errors="replace")
-                    await self.to_page({"id": call_id, "error": f"{method}: {text}"})
-                    return
-            reply = out_cls.FromString(body)
-        except (aiohttp.ClientError, asyncio.TimeoutError, DecodeError) as exc:
-            await self.to_page({"id": call_id, "error": f"{method} failed: {exc!r}"})
-            return
-        await self.to_page({"id": call_id, "response": _to_json(reply)})
+        if not sfu.closed:
+            await sfu.send_bytes(request.SerializeToString())
 
     async def _events_to_page(self, sfu: Any) -> None:
         async for msg in sfu:

@@ -1,13 +1,15 @@
 // The join page's connection to the call: plain browser WebRTC, no SDK.
 //
 // The steps a GetStream SDK takes, in JSON: a user token from the dev server, the coordinator
-// WebSocket (custom events, captions), the REST join (SFU credentials), then the SFU through
-// the server's JSON bridge (/join/api/sfu): join_request, a publisher connection
-// (SetPublisher), subscriptions to everyone's tracks (UpdateSubscriptions) and the
-// server-offered subscriber connection (subscriber_offer / SendAnswer). join.js draws it.
+// WebSocket (custom events, captions), the REST join (SFU credentials), then the SFU: its
+// signaling socket through the server's JSON bridge (/join/api/sfu: join_request and the
+// SFU's events) and its Twirp API in JSON: a publisher connection (SetPublisher),
+// subscriptions to everyone's tracks (UpdateSubscriptions) and the server-offered subscriber
+// connection (subscriber_offer / SendAnswer). join.js draws it.
 "use strict";
 
 const TIMEOUT_MS = 15000;
+const TWIRP_SERVICE = "stream.video.sfu.signal.SignalServer";
 const TRACK_KINDS = { TRACK_TYPE_AUDIO: "audio", TRACK_TYPE_VIDEO: "video",
   TRACK_TYPE_SCREEN_SHARE: "video", TRACK_TYPE_SCREEN_SHARE_AUDIO: "audio" };
 const TRACK_NUMBERS = { 1: "TRACK_TYPE_AUDIO", 2: "TRACK_TYPE_VIDEO", 3: "TRACK_TYPE_SCREEN_SHARE",
@@ -15,7 +17,7 @@ const TRACK_NUMBERS = { 1: "TRACK_TYPE_AUDIO", 2: "TRACK_TYPE_VIDEO", 3: "TRACK_
 
 // Everything the page knows; window.joinPage lets a person (or a test) look inside.
 const call = {
-  state: "idle", userId: null, sessionId: null, sfuToken: null,
+  state: "idle", userId: null, sessionId: null, sfuToken: null, twirpUrl: null,
   people: new Map(),     // session id -> participant (as the SFU describes it)
   media: new Map(),      // track lookup prefix -> {TRACK_TYPE_...: MediaStream}
   local: null, coordinator: null, sfu: null, publisher: null, subscriber: null, timers: [],
@@ -68,16 +70,10 @@ class SfuBridge {
     const url = new URL("/join/api/sfu", location.href);
     url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     this.ws = new WebSocket(url);
-    this.calls = new Map();
-    this.nextId = 1;
     this.ws.onmessage = (message) => {
       const data = JSON.parse(message.data);
       if (data.event) onEvent(...Object.entries(data.event)[0]);
-      else if (data.id !== undefined && this.calls.has(data.id)) {
-        const { resolve, reject } = this.calls.get(data.id);
-        this.calls.delete(data.id);
-        if (data.error) reject(new Error(data.error)); else resolve(data.response || {});
-      } else if (data.error) showError(`The SFU bridge: ${data.error}`);
+      else if (data.error) showError(`The SFU bridge: ${data.error}`);
     };
     this.ws.onclose = () => onClose();
     this.opened = withTimeout(new Promise((resolve, reject) => {
@@ -90,13 +86,17 @@ class SfuBridge {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ request: body }));
   }
 
+  // One call of the SFU's Twirp SignalServer, in protobuf's JSON mapping.
   async twirp(method, body) {
-    const id = this.nextId++;
-    const answer = new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
-    this.ws.send(JSON.stringify({ twirp: method, id, token: call.sfuToken, body }));
-    const response = await withTimeout(answer, method);
-    if (response.error && response.error.code) throw new Error(`${method}: ${response.error.message}`);
-    return response;
+    const response = await withTimeout(fetch(`${call.twirpUrl}/${TWIRP_SERVICE}/${method}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Authorization": call.sfuToken },
+      body: JSON.stringify(body),
+    }), method);
+    const result = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(`${method}: ${result.msg || `HTTP ${response.status}`}`);
+    if (result.error && result.error.code) throw new Error(`${method}: ${result.error.message}`);
+    return result;
   }
 
   close() { this.ws.close(1000); }

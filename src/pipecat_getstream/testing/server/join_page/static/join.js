@@ -99,13 +99,13 @@ function onCoordinatorEvent(event) {
   }
 }
 
-// The SFU, through the server's JSON bridge.
+// ------------------------------------------------------------ the call's media and events
 function onTrack(event) {
-  // The SFU names each stream "<track lookup prefix>:<track type number>".
-  const streamId = event.streams[0] ? event.streams[0].id : "";
-  const cut = streamId.lastIndexOf(":");
-  const prefix = streamId.slice(0, cut);
-  const type = TRACK_NUMBERS[streamId.slice(cut + 1)] || `TRACK_TYPE_${event.track.kind.toUpperCase()}`;
+  // The SFU names each stream "<track lookup prefix>:TRACK_TYPE_<NAME>:<tag>" (as the cloud
+  // does; older servers put the type's number in place of its name).
+  const [prefix, typePart] = (event.streams[0] ? event.streams[0].id : "").split(":");
+  const type = TRACK_KINDS[typePart] ? typePart
+    : TRACK_NUMBERS[typePart] || `TRACK_TYPE_${event.track.kind.toUpperCase()}`;
   const streams = call.media.get(prefix) || {};
   streams[type] = event.streams[0] || new MediaStream([event.track]);
   call.media.set(prefix, streams);
@@ -203,6 +203,7 @@ async function join(userId) {
     `/join?api_key=${encodeURIComponent(apiKey)}&connection_id=${encodeURIComponent(connectionId)}`;
   const credentials = (await rest("POST", path, token, { create: true, location: "local" })).credentials;
   call.sfuToken = credentials.token;
+  call.twirpUrl = credentials.server.url;
   call.sessionId = crypto.randomUUID();
   call.people.clear();
   call.media.clear();
