@@ -21,6 +21,7 @@ from pipecat_getstream.testing.server.auth import (
 from pipecat_getstream.testing.server.coordinator import payloads
 from pipecat_getstream.testing.server.coordinator.call_events import CallEvents
 from pipecat_getstream.testing.server.coordinator.client_api import ClientApi
+from pipecat_getstream.testing.server.coordinator.custom_events import CustomEvents
 from pipecat_getstream.testing.server.coordinator.websocket import serve_connection
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.sfu.core import Sfu
@@ -31,7 +32,6 @@ from pipecat_getstream.testing.server.state import (
     now_ns,
 )
 
-CUSTOM_EVENT_LIMIT = 5 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -65,6 +65,7 @@ class Coordinator:
         self.public_base = public_base
         self.events = CallEvents(self)
         self.client_api = ClientApi(self)
+        self.custom_events = CustomEvents(self)
         #: Called with each event published to a call's watchers (the app's webhook).
         self.on_publish: Callable[[CallRecord, dict[str, Any]], None] | None = None
         sfu.on_left = self.events.session_left
@@ -83,7 +84,7 @@ class Coordinator:
             web.post(call + "/delete", self.rest(self.delete_call)),
             web.post(call + "/mark_ended", self.rest(self.mark_ended)),
             web.post(call + "/kick", self.rest(self.kick)),
-            web.post(call + "/event", self.rest(self.send_event)),
+            *self.custom_events.routes(),
             *self.events.routes(),
             *self.client_api.routes(),
             web.route("*", "/api/v2/{tail:.*}", self.rest(self.unknown)),
@@ -345,35 +346,6 @@ class Coordinator:
                 400, CODE_INPUT, 'KickUser failed with error: "user_id is a required field"'
             )
         await self.events.kick(call, str(user_id), body.get("kicked_by_id"))
-        return {}
-
-    async def send_event(
-        self, request: web.Request, token: TokenInfo, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """``POST .../event``: broadcast a custom event to the call's watchers (5 KB max)."""
-        call = self.call_or_404(request, "SendCallEvent")
-        user = body.get("user") if isinstance(body.get("user"), dict) else {}
-        user_id = self.auth.acting_user(token, body.get("user_id") or (user or {}).get("id"))
-        if user_id is None:
-            raise ApiError(
-                400, CODE_INPUT, 'SendCallEvent failed with error: "user_id or user is required"'
-            )
-        custom = body.get("custom") or {}
-        if not isinstance(custom, dict):
-            raise ApiError(
-                400, CODE_INPUT, 'SendCallEvent failed with error: "custom must be an object"'
-            )
-        size = len(json.dumps(custom, separators=(",", ":")).encode())
-        if size > CUSTOM_EVENT_LIMIT:
-            raise ApiError(
-                400,
-                CODE_INPUT,
-                f'SendCallEvent failed with error: "custom event payload is too large: '
-                f'{size} bytes, the limit is 5KB"',
-            )
-        event = payloads.custom_event_json(call, self.state.ensure_user(user_id), custom)
-        self.state.custom_events.append((call.cid, custom))
-        await self.publish(call, event)
         return {}
 
     async def unknown(
