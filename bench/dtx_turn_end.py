@@ -2,13 +2,14 @@
 
 ``python -m bench.dtx_turn_end [--turns N] [--mixed]``
 
-A :class:`~pipecat_getstream.testing.SimulatedParticipant` says speech (``assets/hello.wav``)
-to a bot whose pipeline runs Pipecat's Silero VAD on the transport's audio, turn after turn
-in one call. After each turn either the participant's SDK goes on sending silence (no DTX),
-or no packet of theirs reaches the bot any more (DTX: the local server drops every packet
-to the bot until the VAD has spoken). Measured per turn: from the moment the participant
-finished sending the speech to the VAD's change to "quiet". With the transport's gap filling
-both should be the same within one 20 ms frame; without it, the DTX turns would never end.
+A :class:`~pipecat_getstream.testing.SimulatedParticipant` says 2 s of speech (the kit's
+synthetic voice, speech to Silero from start to end) to a bot whose pipeline runs Pipecat's
+Silero VAD on the transport's audio, turn after turn in one call. After each turn either the
+participant's SDK goes on sending silence (no DTX), or no packet of theirs reaches the bot
+(DTX: the local server drops every packet to the bot until the VAD has spoken). Measured
+per turn: from the moment the participant finished sending the speech to the VAD's change
+to "quiet". With the transport's gap filling both should be the same within one 20 ms
+frame; without it, the DTX turns would never end.
 Writes ``bench/results/dtx_turn_end.json``.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import time
@@ -35,11 +37,11 @@ from pipecat_getstream import GetstreamTransport
 from pipecat_getstream.stacks import stack_name
 from pipecat_getstream.testing import SimulatedParticipant
 from pipecat_getstream.testing.pytest_plugin import running_server
-from pipecat_getstream.testing.signals import load_wav
+from pipecat_getstream.testing.signals import SAMPLE_RATE, voiced
 from pipecat_getstream.transport import GetstreamParams
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEECH = load_wav(ROOT / "assets" / "hello.wav")[: 16000 * 5 // 2]
+SPEECH = voiced(2.0)
 BOT = "dtx-bench-bot"
 
 
@@ -69,11 +71,13 @@ class VadTimer(FrameProcessor):
                 self.changed.set()
         await self.push_frame(frame, direction)
 
-    async def wait_for(self, speaking: bool, timeout: float) -> None:
+    async def quiet_after(self, since: float, timeout: float) -> float:
+        """When the VAD next turned quiet after ``since`` (waiting for it)."""
         deadline = time.monotonic() + timeout
-        while self.speaking != speaking:
+        while self.speaking or self.quiet_at is None or self.quiet_at <= since:
             self.changed.clear()
             await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+        return self.quiet_at
 
 
 async def run(server: Any, turns: int, user_tracks: bool) -> dict[str, Any]:
@@ -97,18 +101,23 @@ async def run(server: Any, turns: int, user_tracks: bool) -> dict[str, Any]:
     results: dict[str, list[float]] = {"no_dtx": [], "dtx": []}
     try:
         async with SimulatedParticipant(server, call_id, "alice") as alice:
-            await asyncio.sleep(1.0)  # the bot subscribes to alice
+            # Talk until the bot's VAD hears alice (it has subscribed), then measure turns.
+            for _ in range(10):
+                said = await alice.say(SPEECH) + len(SPEECH) / SAMPLE_RATE
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await vad.quiet_after(said, timeout=2)
+                    break
+            await asyncio.sleep(0.5)
             for turn in range(2 * turns):
                 dtx = turn % 2 == 1
-                said = await alice.say(SPEECH) + len(SPEECH) / 16000
+                said = await alice.say(SPEECH) + len(SPEECH) / SAMPLE_RATE
                 if dtx:
                     server.set_media_faults(drop_fraction=1.0, user_id=BOT)
                 try:
-                    await vad.wait_for(False, timeout=10)
+                    quiet_at = await vad.quiet_after(said, timeout=10)
                 finally:
                     server.set_media_faults()
-                assert vad.quiet_at is not None
-                results["dtx" if dtx else "no_dtx"].append(vad.quiet_at - said)
+                results["dtx" if dtx else "no_dtx"].append(quiet_at - said)
                 await asyncio.sleep(0.5)  # packets flow again before the next turn
     finally:
         await task.queue_frame(EndFrame())

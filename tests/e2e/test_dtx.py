@@ -1,8 +1,8 @@
 """DTX gaps: a user's packets stop after speech, and the bot's Silero VAD still sees the turn end.
 
 A browser with DTX sends (nearly) no packets while its user is silent, and both SDK
-generations then deliver nothing at all. Here the participant speaks real speech
-(``assets/hello.wav``) and then the server forwards none of its packets to the bot (the
+generations then deliver nothing at all. Here the participant speaks (a synthetic voice
+that Silero takes as speech from start to end) and then the server forwards none of its packets to the bot (the
 server's media faults: every packet to the bot dropped), which is what the bot's SDK sees
 during DTX. Pipecat's Silero VAD, reading the frames the transport delivers, must report that
 the user stopped speaking while no packet arrives, in both ``audio_in_user_tracks`` modes.
@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,12 +26,12 @@ from pipecat.pipeline.task import PipelineParams, PipelineTask
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from pipecat_getstream.testing import SimulatedParticipant
-from pipecat_getstream.testing.signals import load_wav
+from pipecat_getstream.testing.signals import voiced
 from tests.e2e.bot import Bot, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-SPEECH = load_wav(Path(__file__).parents[2] / "assets" / "hello.wav")[: 16000 * 5 // 2]
+SPEECH = voiced(2.0)
 MIX = "(mix)"
 
 

@@ -84,3 +84,21 @@ def test_recording_is_bounded():
     for i in range(30):
         rec.add(float(i), np.zeros(100, dtype=np.int16))
     assert rec.seconds <= 1.0 and rec.chunks()[0][0] == 20.0
+
+
+async def test_voiced_is_speech_to_silero_from_start_to_end():
+    from pipecat.audio.vad.silero import SileroVADAnalyzer
+    from pipecat.audio.vad.vad_analyzer import VADState
+
+    from pipecat_getstream.testing.signals import voiced
+
+    speech = voiced(2.0, rate=16000)
+    assert speech.dtype == np.int16 and len(speech) == 32000
+    vad = SileroVADAnalyzer(sample_rate=16000)
+    vad.set_sample_rate(16000)
+    audio = np.concatenate([speech, np.zeros(16000, dtype=np.int16)])
+    states = [await vad.analyze_audio(audio[i : i + 320].tobytes()) for i in range(0, 48000, 320)]
+    speaking = [n for n, s in enumerate(states) if s == VADState.SPEAKING]
+    assert speaking and speaking[0] * 320 < 16000  # heard as speech within its first second
+    quiet_after = next(n for n in range(speaking[-1], len(states)) if states[n] == VADState.QUIET)
+    assert 32000 <= quiet_after * 320 < 32000 + 8000  # quiet only once the voice has stopped
