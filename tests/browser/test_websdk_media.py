@@ -82,3 +82,4 @@ async def test_camera_and_bot_video_both_ways(web_server, web_user):
         )
         bot_video = stats["pipecat-bot/videoTrack"]
         assert (bot_video["width"], bot_video["height"]) == (320, 240), stats
+        assert await browser.sdk_errors() == []

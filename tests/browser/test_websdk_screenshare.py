@@ -43,3 +43,4 @@ async def test_screen_share_reaches_the_bot_as_screen_video(web_server, web_user
         assert not cameras, "a screen share must not arrive as the camera"
         await browser.call("stopScreenShare")
         await wait_until(lambda: bot.fired("on_screen_share_track_unsubscribed"), timeout=15)
+        assert await browser.sdk_errors() == []

@@ -125,6 +125,11 @@ class WebUser:
             f"last: {value!r}\n{await self.diagnostics()}"
         )
 
+    async def sdk_errors(self) -> list[str]:
+        """Error-level messages of the SDK and uncaught page errors so far."""
+        logs = await self.call("logs")
+        return [entry["message"] for entry in logs if entry["level"] == "error"]
+
     async def diagnostics(self) -> str:
         """The page's SDK warnings/errors and console lines (for failure messages)."""
         try:
