@@ -129,8 +129,10 @@ class GetstreamOutputTransport(BaseOutputTransport):
         # SDK 3.3.3-6.x: the bot's aiortc track runs at 48 kHz, so Pipecat's media sender
         # resamples the bot's audio straight to it, once (not to audio_out_sample_rate and
         # then again). An output filter was started at the configured rate: it keeps it.
+        # Pipecat 0.0.108 has no audio_out_filter.
         stack = self._client.stack
-        if stack is None or stack.name != "aiortc" or self._params.audio_out_filter:
+        audio_filter = getattr(self._params, "audio_out_filter", None)
+        if stack is None or stack.name != "aiortc" or audio_filter:
             return
         self._sample_rate = _AIORTC_TRACK_RATE
         chunk_10ms = _AIORTC_TRACK_RATE // 100 * self._params.audio_out_channels * 2
