@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from pipecat_getstream.call.custom_events import (
     sender_id,
 )
 from pipecat_getstream.call.dispatch import EmitFn, EventDispatcher
-from pipecat_getstream.call.redaction import protect_sdk_logs
+from pipecat_getstream.call.redaction import LogRedaction
 from pipecat_getstream.call.retry import with_backoff
 from pipecat_getstream.call.roster import CallRoster
 from pipecat_getstream.call.validation import check_token_user
@@ -68,7 +68,8 @@ class GetstreamClient:
     def __init__(self, config: StackConfig, emit: EmitFn, join_attempts: int = 3):
         if config.token is not None:
             check_token_user(config.token, config.user_id)
-        protect_sdk_logs(config.api_secret, config.token)
+        # On the SDK's loggers while joined.
+        self._redaction = LogRedaction(config.api_secret, config.token)
         self._config = config
         self.call_type = config.call_type
         self.call_id = config.call_id
@@ -153,7 +154,7 @@ class GetstreamClient:
                 self._users -= 1
                 if isinstance(exc, GetstreamJoinError):
                     self.join_error = exc
-                await asyncio.shield(self._abandon(final=True))
+                await asyncio.shield(self._unredacting_after(self._abandon(final=True)))
                 raise
 
     async def disconnect(self) -> None:
@@ -162,14 +163,14 @@ class GetstreamClient:
             self._users = max(0, self._users - 1)
             if self._users > 0 or self._stack is None:
                 return
-            await self._leave()
+            await self._unredacting_after(self._leave())
 
     async def close(self) -> None:
         """Leave at once, whatever the reference count."""
         async with self._connect_lock:
             self._users = 0
             if self._stack is not None:
-                await self._leave()
+                await self._unredacting_after(self._leave())
 
     async def publish(
         self, audio: AudioSpec | None = None, video: VideoSpec | None = None
@@ -237,16 +238,25 @@ class GetstreamClient:
         )
 
     async def _join(self) -> None:
-        protect_sdk_logs()
+        self._redaction.attach()
         stack = create_stack(self._config, self, self.rest)
         self._stack = stack
         self._leaving = False
         self.has_ended = False
         self._events.start()
         await stack.join()
+        self._redaction.attach()  # also on the loggers the join created
         self._seed_participants()
         logger.info(f"{self} joined the call ({stack.name} stack)")
         self._events.post("on_connected", ())
+
+    async def _unredacting_after(self, leaving: Awaitable[None]) -> None:
+        # The last step of a call (left, or the join given up): the SDK's loggers lose this
+        # client's secret filter when it ends, however it ends.
+        try:
+            await leaving
+        finally:
+            self._redaction.detach()
 
     async def _abandon(self, final: bool = False) -> None:
         # Undo a failed join attempt; ``final``: no attempt follows, release the REST client.
