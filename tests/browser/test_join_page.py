@@ -66,6 +66,14 @@ PLAYED_JS = """(userId) => {
 }"""
 
 
+#: In-page: the streams received (by track lookup prefix) and the people with their prefixes.
+SEEN_JS = """() => JSON.stringify({
+  streams: [...joinPage.media].map(([prefix, types]) => [prefix, Object.keys(types)]),
+  people: [...joinPage.people.values()].map(
+    (p) => [p.user_id, p.track_lookup_prefix, p.published_tracks]),
+})"""
+
+
 def new_call() -> str:
     return f"page-{uuid.uuid4().hex[:10]}"
 
@@ -110,7 +118,10 @@ async def wait_page(
         if last is not None and predicate(last):
             return
         await page.wait_for_timeout(100)
-    raise AssertionError(f"{what}: not within {timeout}s (last {last}); {page.console_lines[-10:]}")
+    seen = await page.evaluate(SEEN_JS)
+    raise AssertionError(
+        f"{what}: not within {timeout}s (last {last}); {seen}; {page.console_lines}"
+    )
 
 
 def heard_hz(bot: Bot, user_id: str) -> float:

@@ -65,6 +65,7 @@ function connectCoordinator(apiKey, token, name) {
   }), "The coordinator socket");
 }
 
+// The SFU: its signaling socket through the server's JSON bridge, its Twirp API in JSON.
 class SfuBridge {
   constructor(onEvent, onClose) {
     const url = new URL("/join/api/sfu", location.href);
