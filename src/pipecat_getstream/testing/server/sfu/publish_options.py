@@ -18,6 +18,14 @@ The options here mirror the cloud's shape with one spatial and one temporal laye
 * screen-share audio: Opus (the web SDK shares a tab's audio by default, and refuses to
   publish it, "No publish options found for SCREEN_SHARE_AUDIO", without an option).
 
+Known difference from the cloud: GetStream's web SDK publishes one encoding per option
+of a track type (its ``Publisher.publish`` adds a transceiver for each), so a browser
+encodes its camera once per camera codec listed here (three times); the cloud is expected
+to list one camera option and to add others with ``ChangePublishOptions`` when a
+subscriber needs them. The list stays because the 7.x participants of the tests publish
+VP8 and H.264 cameras and the 7.x transport falls back to a VP8 camera beside its screen
+share, which a single VP9 option would refuse.
+
 Built from the SDK's own protobuf classes, which are the same in every supported
 SDK version (3.3.3 through 7.x).
 """
