@@ -35,8 +35,8 @@ from pipecat_getstream.stacks.base import SCREEN_VIDEO
 if TYPE_CHECKING:
     from pipecat_getstream.transport import GetstreamTransport
 
-#: The rate of the bot's audio track on SDK 3.3.3-6.x (aiortc's Opus encoder takes it as is).
-_AIORTC_TRACK_RATE = 48000
+#: Opus's rate: both SDK generations encode the bot's audio at it (and resample to it).
+_OPUS_RATE = 48000
 
 #: Images larger than this are converted on a worker thread to keep the event loop free.
 _THREAD_CONVERT_PIXELS = 640 * 480
@@ -48,10 +48,10 @@ class GetstreamOutputTransport(BaseOutputTransport):
     On ``InterruptionFrame`` the audio queued in the SDK track is dropped and the pacing
     clock reset, so participants hear silence within one 20 ms frame. Which SDK track
     receives the audio and images is the stack's business
-    (:mod:`pipecat_getstream.stacks`). On SDK 3.3.3-6.x the output runs at 48 kHz, the
-    rate of the bot's track, whatever ``audio_out_sample_rate`` says (unless an
-    ``audio_out_filter`` is set): Pipecat then resamples the bot's audio once, straight to
-    the rate that is sent.
+    (:mod:`pipecat_getstream.stacks`). The output runs at 48 kHz, the rate the SDK's
+    track encodes, whatever ``audio_out_sample_rate`` says (unless an ``audio_out_filter``
+    is set): Pipecat then resamples the bot's audio once, straight to the rate that is
+    sent, and neither the transport nor the SDK resamples it again.
 
     Args:
         transport: The owning transport.
@@ -126,16 +126,14 @@ class GetstreamOutputTransport(BaseOutputTransport):
         await self.set_transport_ready(frame)
 
     def _write_at_track_rate(self) -> None:
-        # SDK 3.3.3-6.x: the bot's aiortc track runs at 48 kHz, so Pipecat's media sender
-        # resamples the bot's audio straight to it, once (not to audio_out_sample_rate and
-        # then again). An output filter was started at the configured rate: it keeps it.
-        # Pipecat 0.0.108 has no audio_out_filter.
-        stack = self._client.stack
-        audio_filter = getattr(self._params, "audio_out_filter", None)
-        if stack is None or stack.name != "aiortc" or audio_filter:
+        # Both SDKs' tracks encode 48 kHz, so Pipecat's media sender resamples the bot's
+        # audio straight to it, once (not to audio_out_sample_rate and then again in the
+        # transport or the SDK). An output filter was started at the configured rate: it
+        # keeps it. Pipecat 0.0.108 has no audio_out_filter.
+        if getattr(self._params, "audio_out_filter", None):
             return
-        self._sample_rate = _AIORTC_TRACK_RATE
-        chunk_10ms = _AIORTC_TRACK_RATE // 100 * self._params.audio_out_channels * 2
+        self._sample_rate = _OPUS_RATE
+        chunk_10ms = _OPUS_RATE // 100 * self._params.audio_out_channels * 2
         self._audio_chunk_size = chunk_10ms * self._params.audio_out_10ms_chunks
 
     async def stop(self, frame: EndFrame) -> None:
