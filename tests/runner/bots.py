@@ -8,7 +8,6 @@ pipeline after ``seconds``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from pipecat.frames.frames import OutputAudioRawFrame
@@ -64,5 +63,5 @@ async def bot(runner_args: Any) -> None:
     finally:
         for job in (speaker, running):
             job.cancel()
-            with contextlib.suppress(BaseException):
-                await job
+        # Waits without swallowing a cancellation of the bot itself.
+        await asyncio.wait({speaker, running})

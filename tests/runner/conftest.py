@@ -35,7 +35,9 @@ async def agent_server(
         settings.setdefault("auth_token", TOKEN)
         # Webhooks start nothing unless a test asks (a participant's join starts a session).
         settings.setdefault("webhook_events", ())
-        settings.setdefault("stop_grace_s", 1.0)
+        # Long enough for a pipeline's EndFrame and the SDK's leave (~2.3 s on a loaded
+        # machine): cancelling a transport in the middle of its leave can leave a task behind.
+        settings.setdefault("stop_grace_s", 3.0)
         serve = settings.pop("bot", bot)
         warmup = settings.pop("warmup", None)
         config = RunnerConfig(
