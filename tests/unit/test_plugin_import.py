@@ -99,12 +99,18 @@ def test_the_plugin_fixtures_and_the_lazy_names_resolve() -> None:
 
 
 #: Prints the process-wide state a library could change, as JSON. The third-party modules
-#: the package uses are imported before the first snapshot, so what they do at import is not
-#: counted against the package.
+#: the package uses (and the installed SDK's media stack) are imported before the first
+#: snapshot, so what they do at import is not counted against the package.
 _SNAPSHOT = """
 import asyncio, json, logging, signal, socket, sys, threading, warnings
-import aiohttp.web, aiortc.rtp, getstream, loguru, numpy, pipecat.transports.base_transport
+import aiohttp.web, aiortc.rtp, getstream, importlib, loguru, numpy
+import pipecat.transports.base_transport
 from loguru import logger
+for sdk_module in ("getstream.video.rtc", "getstream_rtc"):  # the SDK's media stack, if any
+    try:  # on 6.x it imports requests, websocket-client and structlog (their own loggers)
+        importlib.import_module(sdk_module)
+    except ImportError:
+        pass
 
 def snapshot():
     loggers = {"": logging.getLogger()}
