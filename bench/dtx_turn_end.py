@@ -71,6 +71,10 @@ class VadTimer(FrameProcessor):
                 self.changed.set()
         await self.push_frame(frame, direction)
 
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        await self.vad.cleanup()  # its executor thread
+
     async def quiet_after(self, since: float, timeout: float) -> float:
         """When the VAD next turned quiet after ``since`` (waiting for it)."""
         deadline = time.monotonic() + timeout

@@ -66,6 +66,11 @@ class VadProbe(FrameProcessor):
                 self.changes.append((time.monotonic(), who, speaking))
         await self.push_frame(frame, direction)
 
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        for analyzer in self.analyzers.values():
+            await analyzer.cleanup()  # its executor thread
+
     def started(self, who: str) -> int:
         return sum(1 for _, w, s in self.changes if w == who and s)
 

@@ -98,6 +98,7 @@ async def test_voiced_is_speech_to_silero_from_start_to_end():
     vad.set_sample_rate(16000)
     audio = np.concatenate([speech, np.zeros(16000, dtype=np.int16)])
     states = [await vad.analyze_audio(audio[i : i + 320].tobytes()) for i in range(0, 48000, 320)]
+    await vad.cleanup()
     speaking = [n for n, s in enumerate(states) if s == VADState.SPEAKING]
     assert speaking and speaking[0] * 320 < 16000  # heard as speech within its first second
     quiet_after = next(n for n in range(speaking[-1], len(states)) if states[n] == VADState.QUIET)

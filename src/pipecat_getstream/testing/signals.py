@@ -62,7 +62,7 @@ def voiced(seconds: float, *, rate: int = SAMPLE_RATE) -> np.ndarray:
     """A synthetic voice saying vowels, which a speech VAD (Pipecat's Silero) takes as speech.
 
     Harmonics of a wavering pitch near 120 Hz, shaped by the formants of four vowels in
-    turn (0.22 s each) and by a syllable-rate envelope; loud (half of full scale) and
+    turn (0.3 s each) and by a syllable-rate envelope; loud (half of full scale) and
     deterministic. A pure tone is not speech to a VAD; this is, from start to end.
 
     Args:
@@ -75,7 +75,7 @@ def voiced(seconds: float, *, rate: int = SAMPLE_RATE) -> np.ndarray:
     pitch = 120 + 15 * np.sin(2 * np.pi * 0.7 * t) + 4 * np.sin(2 * np.pi * 5.5 * t)
     phase = 2 * np.pi * np.cumsum(pitch) / rate
     vowels = np.array([(700, 1220, 2600), (300, 2300, 3000), (500, 900, 2400), (400, 1900, 2550)])
-    formants = vowels[(t / 0.22).astype(int) % len(vowels)]
+    formants = vowels[(t / 0.3).astype(int) % len(vowels)]
     out = np.zeros(n)
     for k in range(1, 34):
         gain = 0.02 + sum(
@@ -83,7 +83,7 @@ def voiced(seconds: float, *, rate: int = SAMPLE_RATE) -> np.ndarray:
             for j in range(3)
         )
         out += gain / np.sqrt(k) * np.sin(k * phase)
-    out *= 0.3 + 0.7 * np.abs(np.sin(np.pi * t / 0.22))
+    out *= 0.3 + 0.7 * np.abs(np.sin(np.pi * t / 0.3))
     peak = np.abs(out).max() if n else 1.0
     return (out / peak * 16383).astype(np.int16)
 
