@@ -70,19 +70,12 @@ async def agent_server(
 
 
 @pytest.fixture
-async def participants(
-    local_server: LocalStreamServer,
-) -> AsyncIterator[Callable[..., Awaitable[SimulatedParticipant]]]:
-    """``await participants(call_id, user_id)``: a joined participant, left at the end."""
-    made: list[SimulatedParticipant] = []
+def getstream_server(local_server: LocalStreamServer) -> LocalStreamServer:
+    """The plugin's participants join this test's own server (webhooks are per server)."""
+    return local_server
 
-    async def make(call_id: str, user_id: str, **options: Any) -> SimulatedParticipant:
-        participant = SimulatedParticipant(local_server, call_id, user_id, **options)
-        made.append(participant)
-        return await participant.join()
 
-    try:
-        yield make
-    finally:
-        for participant in reversed(made):
-            await participant.leave()
+@pytest.fixture
+def participants(simulated_participant: Callable[..., Awaitable[SimulatedParticipant]]):
+    """``await participants(call_id, user_id)``: the plugin's factory on ``local_server``."""
+    return simulated_participant
