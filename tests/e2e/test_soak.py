@@ -45,6 +45,12 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
+def _cpu_seconds(peers: "Peers") -> tuple[float, float]:
+    """CPU seconds used so far by this process (the bots) and by the peers process."""
+    bots, others = psutil.Process().cpu_times(), psutil.Process(peers.proc.pid).cpu_times()
+    return bots.user + bots.system, others.user + others.system
+
+
 class Peers:
     """The server and the talking participants, in their own process."""
 
@@ -126,6 +132,7 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
         heard_before = (await peers.send("heard"))["heard"]
         gc.collect()
         warm_tasks, warm_rss = len(asyncio.all_tasks()), rss_mb()
+        warm_cpu = _cpu_seconds(peers)
         samples = []
         heard_at_samples = []
         started = time.monotonic()
@@ -135,6 +142,11 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
             heard_at_samples.append([b.probe.audio_bytes[f"user{i}"] for i, b in enumerate(bots)])
         gc.collect()
         end_tasks, end_rss = len(asyncio.all_tasks()), rss_mb()
+        window = time.monotonic() - started
+        bots_cpu, peers_cpu = (
+            100 * (end - warm) / window
+            for warm, end in zip(warm_cpu, _cpu_seconds(peers), strict=True)
+        )
         audio = [b.probe.audio_bytes[f"user{i}"] / 32000 for i, b in enumerate(bots)]
         heard_after = (await peers.send("heard"))["heard"]
     finally:
@@ -162,6 +174,7 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
     print(
         f"\nsoak: {CALLS} calls, {SECONDS:.0f}s, rss {warm_rss:.0f}->{end_rss:.0f} MB, "
         f"tasks {warm_tasks}->{end_tasks}, all left in {leave_secs:.1f}s, "
+        f"CPU (% of one core): bots {bots_cpu:.0f}, server + participants {peers_cpu:.0f}, "
         f"samples (s, MB, tasks) {samples}"
     )
     for i, bot in enumerate(bots):
