@@ -1,10 +1,11 @@
-"""Watch every frame the SDK's ``AudioStreamTrack`` hands to aiortc, in the current process.
+"""Watch every frame a bot's audio track hands to aiortc, in the current process.
 
-The SDK track's ``recv()`` is called once per 20 ms by aiortc's RTP sender and returns silence
-when nothing is queued. Wrapping it (the same for every implementation, since both use the
-SDK's track) tells, at the sending end, when speech left the bot and whether the bot starved
-its track. Each track is attributed to the bot whose context created it (a context variable
-set around the bot's pipeline task, inherited by every task the pipeline starts).
+A track's ``recv()`` is called once per 20 ms by aiortc's RTP sender and returns silence when
+nothing is queued. Wrapping it (the SDK's ``AudioStreamTrack`` for the reference, this
+project's ``PcmAudioTrack`` on its aiortc stack) tells, at the sending end, when speech left
+the bot and whether the bot starved its track. Each track is attributed to the bot whose
+context created it (a context variable set around the bot's pipeline task, inherited by every
+task the pipeline starts).
 """
 
 from __future__ import annotations
@@ -32,15 +33,26 @@ def frame_is_loud(frame: Any) -> bool:
     return bool(samples.size) and int(np.max(np.abs(samples[::4].astype(np.int32)))) > LOUD
 
 
-def install() -> None:
-    """Wrap ``AudioStreamTrack.__init__`` and ``recv`` (idempotent)."""
-    global _installed
-    if _installed:
-        return
+def _track_classes() -> list[type]:
+    """The audio track classes a bot may publish on the aiortc stack, in this process.
+
+    The reference publishes the SDK's ``AudioStreamTrack``; this project's aiortc stack
+    publishes its own ``PcmAudioTrack`` (not importable on SDK 7.x, nor in the reference's
+    environment, where it is simply not there).
+    """
     from getstream.video.rtc.audio_track import AudioStreamTrack
 
-    original_init = AudioStreamTrack.__init__
-    original_recv = AudioStreamTrack.recv
+    classes: list[type] = [AudioStreamTrack]
+    try:
+        from pipecat_getstream.stacks.aiortc.tracks import PcmAudioTrack
+    except ImportError:
+        return classes
+    return [*classes, PcmAudioTrack]
+
+
+def _wrap(cls: type) -> None:
+    original_init = cls.__init__
+    original_recv = cls.recv  # type: ignore[attr-defined]
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
@@ -55,8 +67,17 @@ def install() -> None:
             watch.see(time.monotonic(), frame_is_loud(frame))
         return frame
 
-    AudioStreamTrack.__init__ = init  # type: ignore[method-assign]
-    AudioStreamTrack.recv = recv  # type: ignore[method-assign]
+    cls.__init__ = init  # type: ignore[method-assign]
+    cls.recv = recv  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    """Wrap ``__init__`` and ``recv`` of every bot audio track class (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    for cls in _track_classes():
+        _wrap(cls)
     _installed = True
 
 
