@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,6 +40,23 @@ INFORMATIONAL = (
 INFORMATIONAL_OR_LEFT = (*INFORMATIONAL[2:], "on_participant_left")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(int(SECONDS) + 240)]
+
+
+async def _resident_tasks() -> Counter[str]:
+    """The long-lived tasks of this loop, counted by the name of their coroutine.
+
+    Some tasks live for one audio frame (Pipecat's output wraps each write in ``wait_for``,
+    which is a task before Python 3.12; SDK 6.x starts a task per received packet), so one
+    reading can be off by several tasks under load. The count per name is the smallest of
+    ten readings 20 ms apart: what lives through all of them.
+    """
+    readings = []
+    for _ in range(10):
+        readings.append(
+            Counter(getattr(t.get_coro(), "__qualname__", "?") for t in asyncio.all_tasks())
+        )
+        await asyncio.sleep(0.02)
+    return Counter({name: min(r[name] for r in readings) for name in set().union(*readings)})
 
 
 def rss_mb() -> float:
@@ -131,7 +149,8 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
         )
         heard_before = (await peers.send("heard"))["heard"]
         gc.collect()
-        warm_tasks, warm_rss = len(asyncio.all_tasks()), rss_mb()
+        warm_census, warm_rss = await _resident_tasks(), rss_mb()
+        warm_tasks = sum(warm_census.values())
         warm_cpu = _cpu_seconds(peers)
         samples = []
         heard_at_samples = []
@@ -141,7 +160,8 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
             samples.append((time.monotonic() - started, rss_mb(), len(asyncio.all_tasks())))
             heard_at_samples.append([b.probe.audio_bytes[f"user{i}"] for i, b in enumerate(bots)])
         gc.collect()
-        end_tasks, end_rss = len(asyncio.all_tasks()), rss_mb()
+        end_census, end_rss = await _resident_tasks(), rss_mb()
+        end_tasks = sum(end_census.values())
         window = time.monotonic() - started
         bots_cpu, peers_cpu = (
             100 * (end - warm) / window
@@ -213,5 +233,8 @@ async def _soak(peers: Peers, tag: str, bots: list[Bot]) -> None:
     )
     assert min(audio) > SECONDS * 0.3
     assert min(bot_heard) > SECONDS * 0.3, bot_heard
-    assert end_tasks <= warm_tasks + 2
+    assert end_tasks <= warm_tasks + 2, (
+        f"long-lived tasks that appeared: {end_census - warm_census}, "
+        f"ended: {warm_census - end_census}"
+    )
     assert end_rss - warm_rss < max(15.0, 0.02 * warm_rss)
