@@ -82,4 +82,8 @@ async def test_camera_and_bot_video_both_ways(web_server, web_user):
         )
         bot_video = stats["pipecat-bot/videoTrack"]
         assert (bot_video["width"], bot_video["height"]) == (320, 240), stats
+        # The server lists one camera option for a web client, so the browser encodes its
+        # camera once (it adds a transceiver per option), in the server's preferred codec.
+        video = [s for s in await browser.call("publishing") if s["kind"] == "video"]
+        assert [s["codec"] for s in video] == ["video/VP9"], video
         assert await browser.sdk_errors() == []

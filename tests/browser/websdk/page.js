@@ -203,6 +203,19 @@ window.app = {
     return result;
   },
 
+  /** What the page's publisher connection sends: one entry per transceiver with a live track. */
+  publishing() {
+    const publisher = state.call && state.call.publisher;
+    if (!publisher || !publisher.pc) return [];
+    return publisher.pc
+      .getTransceivers()
+      .filter((t) => t.sender.track && t.sender.track.readyState === 'live')
+      .map((t) => {
+        const codecs = t.sender.getParameters().codecs || [];
+        return { kind: t.sender.track.kind, mid: t.mid, codec: codecs.length ? codecs[0].mimeType : null };
+      });
+  },
+
   callingState() {
     return state.call ? state.call.state.callingState : null;
   },

@@ -18,13 +18,24 @@ The options here mirror the cloud's shape with one spatial and one temporal laye
 * screen-share audio: Opus (the web SDK shares a tab's audio by default, and refuses to
   publish it, "No publish options found for SCREEN_SHARE_AUDIO", without an option).
 
-Known difference from the cloud: GetStream's web SDK publishes one encoding per option
-of a track type (its ``Publisher.publish`` adds a transceiver for each), so a browser
-encodes its camera once per camera codec listed here (three times); the cloud is expected
-to list one camera option and to add others with ``ChangePublishOptions`` when a
-subscriber needs them. The list stays because the 7.x participants of the tests publish
-VP8 and H.264 cameras and the 7.x transport falls back to a VP8 camera beside its screen
-share, which a single VP9 option would refuse.
+Which camera options a participant gets (:func:`publish_options_for`) follows what the
+SDKs show of the cloud; the cloud's own rule is not documented, so this is inferred:
+
+* GetStream's client SDKs publish one encoding per option of a track type (the web SDK's
+  ``Publisher.publish`` adds a transceiver for each), and send a throw-away "generic" publisher
+  SDP with their ``JoinRequest`` whose stated purpose is to let the SFU "determine the
+  capabilities of the client (codec support, etc.)", plus ``preferred_publish_options`` when
+  the app asked for a codec (``call.updatePublishOptions({preferredCodec})``). A cloud that
+  listed several camera codecs would make every browser encode its camera several times, so
+  a client that names its SDK type (``client_details.sdk.type``: web, React, mobile) gets
+  **one** camera option: its preferred codec when it can send it, else the server's
+  preference among the codecs of its publisher SDP.
+* GetStream's Python SDKs name no SDK type. 3.x-6.x (aiortc) ignore the list; 7.x picks a
+  codec per track itself (``LocalVideoTrack.vp8()``/``vp9()``) and refuses a codec the list
+  lacks, and its generic SDP offers VP8 and VP9. They get one option per camera codec their
+  SDP offers (every codec when it offers none), the preferred one first. Whether the cloud
+  lists VP8 cameras for a 7.x client is not known; the project's tests and its 7.x transport
+  (a VP8 camera beside a screen share) rely on it here.
 
 Built from the SDK's own protobuf classes, which are the same in every supported
 SDK version (3.3.3 through 7.x).
@@ -32,7 +43,10 @@ SDK version (3.3.3 through 7.x).
 
 from __future__ import annotations
 
+from getstream.video.rtc.pb.stream.video.sfu.event import events_pb2
 from getstream.video.rtc.pb.stream.video.sfu.models import models_pb2
+
+from pipecat_getstream.testing.server.sfu.sdp import receive_codecs
 
 #: The camera codecs the local SFU accepts, by their lowercase name.
 VIDEO_CODECS: tuple[str, ...] = ("vp9", "vp8", "h264")
@@ -100,15 +114,18 @@ def _video_option(
     )
 
 
-def publish_options(video_codec: str = "vp9") -> list[models_pb2.PublishOption]:
+def publish_options(
+    video_codec: str = "vp9", cameras: tuple[str, ...] = VIDEO_CODECS
+) -> list[models_pb2.PublishOption]:
     """The publish options of a ``JoinResponse``, like GetStream's cloud sends.
 
     One option per accepted (track type, codec) pair, each with a distinct ``id``
-    and a single layer: Opus audio; camera video in every codec of
-    ``VIDEO_CODECS``, ``video_codec`` first; VP8 screen share; Opus screen-share audio.
+    and a single layer: Opus audio; camera video in each codec of ``cameras``,
+    ``video_codec`` first; VP8 screen share; Opus screen-share audio.
 
     Args:
         video_codec: The preferred camera codec, one of ``VIDEO_CODECS`` (any case).
+        cameras: The camera codecs to list (``video_codec`` is always listed).
 
     Returns:
         New ``PublishOption`` messages (the caller may modify them).
@@ -141,7 +158,7 @@ def publish_options(video_codec: str = "vp9") -> list[models_pb2.PublishOption]:
         ],
     )
     options = [audio]
-    camera = [preferred, *(c for c in VIDEO_CODECS if c != preferred)]
+    camera = [preferred, *(c for c in VIDEO_CODECS if c != preferred and c in cameras)]
     for name in camera:
         options.append(
             _video_option(
@@ -174,3 +191,29 @@ def publish_options(video_codec: str = "vp9") -> list[models_pb2.PublishOption]:
         )
     )
     return options
+
+
+def publish_options_for(request: events_pb2.JoinRequest) -> list[models_pb2.PublishOption]:
+    """The publish options for one participant, from what its ``JoinRequest`` says.
+
+    See the module's docstring for the rule and the evidence behind it.
+
+    Args:
+        request: The participant's join request (its ``client_details``, its generic
+            ``publisher_sdp`` and its ``preferred_publish_options``).
+
+    Returns:
+        New ``PublishOption`` messages: one camera option for a client SDK that names its
+        type, one per camera codec its SDP offers otherwise.
+
+    """
+    offered = receive_codecs(request.publisher_sdp)
+    can_send = [c for c in VIDEO_CODECS if offered is None or c in offered] or list(VIDEO_CODECS)
+    asked = [
+        option.codec.name.split("/")[-1].lower()
+        for option in getattr(request, "preferred_publish_options", ())
+        if option.track_type == models_pb2.TRACK_TYPE_VIDEO and option.HasField("codec")
+    ]
+    preferred = next((c for c in asked if c in can_send), can_send[0])
+    named_sdk = request.client_details.sdk.type != models_pb2.SDK_TYPE_UNSPECIFIED
+    return publish_options(preferred, cameras=() if named_sdk else tuple(can_send))
