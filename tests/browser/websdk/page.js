@@ -216,6 +216,25 @@ window.app = {
       });
   },
 
+  /** Capture the camera at another size (the call settings' target resolution otherwise). */
+  async setCameraResolution(width, height) {
+    await state.call.camera.selectTargetResolution({ width, height });
+  },
+
+  /** The size the page captures its camera and its screen at (null when off). */
+  localVideoSizes() {
+    const size = (stream) => {
+      const track = stream && stream.getVideoTracks()[0];
+      if (!track) return null;
+      const { width, height } = track.getSettings();
+      return [width, height];
+    };
+    return {
+      camera: size(state.call && state.call.camera.state.mediaStream),
+      screen: size(state.call && state.call.screenShare.state.mediaStream),
+    };
+  },
+
   callingState() {
     return state.call ? state.call.state.callingState : null;
   },

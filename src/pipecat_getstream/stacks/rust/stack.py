@@ -39,6 +39,7 @@ from pipecat_getstream.stacks.rust.media import (
     publish_camera,
 )
 from pipecat_getstream.stacks.rust.people import call_people, report_people
+from pipecat_getstream.stacks.rust.subscriptions import Subscriptions
 
 #: Events each of the call's streams buffers while the loop is busy (SDK default 256).
 EVENT_CAPACITY = 1024
@@ -90,7 +91,7 @@ class RustStack:
         self._live: dict[tuple[str, TrackKind], str] = {}  # (session, kind) -> user id
         # (session, kind) -> source; holding it keeps the track subscribed.
         self._videos: dict[tuple[str, TrackKind], RustVideoSource] = {}
-        self._screen_share = config.subscribe_screen_share
+        self._subscriptions = Subscriptions(config, self._cameras_held, self._spawn)
         self._kinds = VideoKinds()  # camera or screen share, under the cloud's stream names
         self._screen_sink: RustVideoSink | None = None
         self._departing: dict[str, tuple[str, asyncio.TimerHandle]] = {}  # session -> user
@@ -137,30 +138,14 @@ class RustStack:
                 raise CoordinatorAuthError(f"the credentials were refused: {exc}") from exc
             raise
         self._session_id = await call.session_id()
-        await self._apply_subscriptions(call)
-
-    async def _apply_subscriptions(self, call: rtc.Call) -> None:
-        cfg = self._config
-        types = [
-            t
-            for t, on in (
-                (rtc.TrackType.AUDIO, cfg.subscribe_audio),
-                (rtc.TrackType.VIDEO, cfg.subscribe_video),
-                (rtc.TrackType.SCREEN_SHARE, self._screen_share),
-            )
-            if on
-        ]
-        if types:
-            rule = rtc.TrackSubscriptionConfig(track_types=types)
-            await call.update_subscriptions(rtc.SubscriptionConfig(default=rule))
+        await self._subscriptions.apply(call, self._session_id)
 
     async def subscribe_screen_share(self) -> None:
         """Add screen share to the subscribed track types (idempotent)."""
-        if self._screen_share:
-            return
-        self._screen_share = True
-        if self._call is not None:
-            await self._apply_subscriptions(self._call)
+        await self._subscriptions.add_screen_share(self._call, self._session_id)
+
+    def _cameras_held(self) -> set[str]:
+        return {session for session, kind in self._videos if kind == "video"}
 
     async def _ensure_user_and_call(self) -> None:
         cfg = self._config
@@ -282,7 +267,7 @@ class RustStack:
         wanted = {
             "audio": self._config.subscribe_audio,
             "video": self._config.subscribe_video,
-            "screen_share": self._screen_share,
+            "screen_share": self._subscriptions.screen_share_on,
         }
         person = track.participant
         user_id, session_id = person.user_id, person.session_id
