@@ -10,7 +10,9 @@ nothing else of its msid: only its participant, whose ``published_tracks`` the S
 :class:`VideoKinds` decides what a ``VIDEO`` track is from what the SDK does say: the track
 types the participant publishes, the order the SFU announced them in (``TrackPublished``),
 which of them the bot subscribes to and which it already receives. A track whose type the SDK
-read as a number (``SCREEN_SHARE``) is taken as it is.
+read as a number (``SCREEN_SHARE``) is taken as it is. For participants that already publish
+both when the bot subscribes there is no order to go by;
+:mod:`pipecat_getstream.stacks.rust.subscriptions` then lets their cameras arrive first.
 """
 
 from __future__ import annotations
