@@ -131,4 +131,6 @@ async def test_video_both_ways(local_server):
         before, started = len(bot.probe.images["alice"]), time.monotonic()
         await wait_until(lambda: len(bot.probe.images["alice"]) >= before + 6, timeout=10)
         elapsed = time.monotonic() - started
-        assert 0.8 <= elapsed <= 2.5, elapsed  # 6 images at 5 fps (the camera sends 30)
+        # 6 images at 5 fps take at least a second (at the camera's 30 fps, 0.2 s): the limit
+        # holds. (No upper bound: a loaded machine may deliver them later.)
+        assert elapsed >= 0.8, elapsed

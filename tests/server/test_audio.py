@@ -54,7 +54,6 @@ async def test_audio_tone_reaches_the_other_participant_both_ways(sdk: SdkKit) -
                 f"\n[local-server {bob.generation}] join {join_s * 1000:.0f} ms, "
                 f"SDK->SDK audio latency {latency_ms:.0f} ms, tone {freq:.1f} Hz"
             )
-            assert latency_ms < 1000
             assert [(u, k) for u, k, _ in bob.tracks] == [("alice", "audio")]
             if not SDK7:
                 # The cloud's naming: the stream id is the publisher's lookup prefix and
