@@ -8,6 +8,11 @@ transport. RTCP from a subscriber reaches its sink: keyframe requests (PLI,
 FIR) are relayed to the publisher, NACKs answered from the sink's history.
 A sink forwards nothing until the subscriber has answered an offer naming its SSRC, and a
 new video sink nothing until a keyframe starts (it asks for one).
+
+An audio track whose publisher negotiated RFC 2198 redundancy (RED) is unwrapped here, once
+for all its sinks, before fan-out (:mod:`.red`): subscribers receive the plain Opus packets,
+with frames lost on the way in recovered from the redundancy, in the publisher's numbering,
+which each sink's rewriter then maps onto the subscriber's stream.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from aiortc.rtp import (
 )
 
 from pipecat_getstream.testing.server.faults import FaultState
+from pipecat_getstream.testing.server.rtp.red import RedStats, RedUnwrapper
 from pipecat_getstream.testing.server.rtp.rewrite import (
     PacketHistory,
     StreamRewriter,
@@ -59,6 +65,8 @@ class Forwarder:
         codec: The codec negotiated with the publisher.
         track_type: The SFU track type (``models_pb2.TrackType`` value).
         request_keyframe: Sends a PLI for the given publisher SSRC.
+        red_payload_type: RED's payload type when the publisher sends this (Opus) track
+            wrapped in RED (see :meth:`use_red`).
 
     """
 
@@ -68,6 +76,7 @@ class Forwarder:
         codec: RTCRtpCodecParameters,
         track_type: int,
         request_keyframe: Callable[[int], None],
+        red_payload_type: int | None = None,
     ) -> None:
         self.kind = kind
         self.codec = codec
@@ -84,6 +93,32 @@ class Forwarder:
         self.on_packet: Callable[[RtpPacket], None] | None = None
         self._source_ssrc: int | None = None
         self._last_request = 0.0
+        self._red: RedUnwrapper | None = None
+        self._red_stats: RedStats | None = None
+        self.use_red(red_payload_type)
+
+    @property
+    def red_payload_type(self) -> int | None:
+        """RED's payload type when the publisher negotiated RED for this track, else ``None``."""
+        return self._red.red_payload_type if self._red is not None else None
+
+    @property
+    def red_stats(self) -> RedStats | None:
+        """Counters of the RED unwrapping (``None`` when the track was never RED)."""
+        return self._red_stats
+
+    def use_red(self, payload_type: int | None) -> None:
+        """Unwrap RED packets of ``payload_type`` from now on (``None``: RED is off).
+
+        A renegotiation that keeps the same payload type keeps the unwrapper's state.
+        """
+        if payload_type is None:
+            self._red = None
+        elif self._red is None or self._red.red_payload_type != payload_type:
+            primary = int(self.codec.payloadType or 0)
+            # The counters run on across renegotiations.
+            self._red = RedUnwrapper(payload_type, primary, self._red_stats)
+            self._red_stats = self._red.stats
 
     def add_sink(self, sink: Sink) -> None:
         """Start feeding ``sink``; video sinks ask for a keyframe at once."""
@@ -107,7 +142,14 @@ class Forwarder:
         self._request_keyframe(self._source_ssrc)
 
     async def handle(self, packet: RtpPacket) -> None:
-        """Forward one packet from the publisher to every sink."""
+        """Forward one packet from the publisher to every sink (unwrapped, if RED)."""
+        if self._red is None:
+            await self._forward(packet)
+            return
+        for opus in self._red.unwrap(packet):
+            await self._forward(opus)
+
+    async def _forward(self, packet: RtpPacket) -> None:
         self.packets += 1
         if self.on_packet is not None:
             self.on_packet(packet)

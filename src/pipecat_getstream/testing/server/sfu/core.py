@@ -303,6 +303,7 @@ class Sfu:
                 session.track_info,
                 lambda forwarder: self._on_track(session, forwarder),
                 dtx=bool(call_settings(session.call.call_type)["audio"]["opus_dtx_enabled"]),
+                red=call_settings(session.call.call_type)["audio"]["redundant_coding_enabled"],
             )
         sdp = await session.publisher.answer(req.sdp)
         for info in req.tracks:

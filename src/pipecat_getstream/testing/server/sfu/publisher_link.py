@@ -7,7 +7,9 @@ The server offers the subscriber connection (``subscriber_link``): one media sec
 track, each in its publisher's codec, named as the cloud names it
 (:mod:`pipecat_getstream.testing.server.sfu.naming`). Media is forwarded without
 decoding (see ``forwarding``); only video in a codec a subscriber's SDK cannot decode
-is re-encoded (``transcode``).
+is re-encoded (``transcode``). Audio a publisher sends as RFC 2198 RED (negotiated when the
+call's ``redundant_coding_enabled`` and the track's ``TrackInfo.red`` ask for it, as
+GetStream's web SDK does) is unwrapped into Opus before fan-out (``red``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 import aioice
-from aiortc import RTCCertificate, RTCDtlsParameters, RTCIceCandidate, RTCIceParameters
+from aiortc import (
+    RTCCertificate,
+    RTCDtlsParameters,
+    RTCIceCandidate,
+    RTCIceParameters,
+    RTCRtpCodecParameters,
+)
 from aiortc.rtcicetransport import candidate_from_aioice
 from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription
@@ -31,6 +39,7 @@ from pipecat_getstream.testing.server.rtp.transport import RtpTransport
 from pipecat_getstream.testing.server.sfu.sdp import (
     build_answer,
     choose_codec,
+    choose_red,
     new_session_id,
 )
 
@@ -94,6 +103,10 @@ class PublisherLink:
         dtx: Whether the call's settings enable Opus DTX (``opus_dtx_enabled``): the
             answer then asks for it (``usedtx=1``) on each audio track whose ``TrackInfo``
             asks for it (``dtx``, which the web SDK sets from the same setting).
+        red: Whether the call's settings enable redundant audio (``redundant_coding_enabled``):
+            the answer then accepts an offered RED codec carrying the chosen Opus, ahead of it,
+            on each audio track whose ``TrackInfo`` asks for it (``red``, which the web SDK
+            sets from the same setting); the track's forwarder unwraps the RED packets.
 
     """
 
@@ -105,9 +118,11 @@ class PublisherLink:
         track_info_of: Callable[[str | None, str, str], models_pb2.TrackInfo | None],
         on_track: Callable[[Forwarder], None],
         dtx: bool = False,
+        red: bool = False,
     ) -> None:
         self.transport = RtpTransport(host, certificate, f"{name} publisher")
         self._dtx = dtx
+        self._red = red
         self._track_info_of = track_info_of
         self._on_track = on_track
         self._session_id = new_session_id()
@@ -127,7 +142,7 @@ class PublisherLink:
         async with self._lock:
             offer = SessionDescription.parse(offer_sdp)
             await self.transport.gather()
-            accepted = {}
+            accepted: dict[str, list[RTCRtpCodecParameters]] = {}
             for media in offer.media:
                 mid = media.rtp.muxId or ""
                 if media.kind not in ("audio", "video") or media.direction not in (
@@ -144,8 +159,12 @@ class PublisherLink:
                     continue
                 if media.kind == "audio" and self._dtx and info is not None and info.dtx:
                     codec.parameters["usedtx"] = 1
-                accepted[mid] = codec
-                self._update_track(mid, media, codec, _track_type(info, media.kind))
+                red = None
+                if media.kind == "audio" and self._red and info is not None and info.red:
+                    red = choose_red(media, codec)
+                accepted[mid] = [red, codec] if red is not None else [codec]
+                red_pt = int(red.payloadType or 0) if red is not None else None
+                self._update_track(mid, media, codec, _track_type(info, media.kind), red_pt)
             self._register()
             ice, dtls, candidates = remote_transport(offer)
             role = "server" if dtls.role == "client" else "client"
@@ -154,19 +173,27 @@ class PublisherLink:
             logger.trace("SFU: publisher offer\n{}\nanswer\n{}", offer_sdp, answer)
             return answer
 
-    def _update_track(self, mid: str, media: MediaDescription, codec: Any, track_type: int) -> None:
+    def _update_track(
+        self,
+        mid: str,
+        media: MediaDescription,
+        codec: RTCRtpCodecParameters,
+        track_type: int,
+        red_pt: int | None,
+    ) -> None:
         current = self._by_mid.get(mid)
         if (
             current is not None
             and current.track_type == track_type
             and current.codec.mimeType == codec.mimeType
         ):
+            current.use_red(red_pt)
             for ssrc in _primary_ssrcs(media):
                 self._by_ssrc[ssrc] = current
             return
         if current is not None:
             current.stop()
-        forwarder = Forwarder(media.kind, codec, track_type, self._send_pli)
+        forwarder = Forwarder(media.kind, codec, track_type, self._send_pli, red_pt)
         self._by_mid[mid] = forwarder
         for ssrc in _primary_ssrcs(media):
             self._by_ssrc[ssrc] = forwarder
@@ -181,6 +208,8 @@ class PublisherLink:
         by_pt: dict[int, list[Forwarder]] = {}
         for forwarder in live:
             by_pt.setdefault(int(forwarder.codec.payloadType or 0), []).append(forwarder)
+            if forwarder.red_payload_type is not None:
+                by_pt.setdefault(forwarder.red_payload_type, []).append(forwarder)
         self._by_pt = {pt: found[0] for pt, found in by_pt.items() if len(found) == 1}
         # aiortc's router passes on only packets whose payload type is registered.
         self.transport.register_receiver(self, list(self._by_ssrc), list(by_pt))

@@ -3,7 +3,13 @@
 The SFU never decodes media, so it negotiates no codec of its own: it accepts
 the publisher's preferred codec among those a GetStream SFU forwards (Opus;
 VP8, VP9, H.264) and offers each subscriber exactly that codec, with payload
-types allocated per subscriber connection. Descriptions are built with
+types allocated per subscriber connection. The one exception is RFC 2198 redundant audio:
+when the call's settings enable it (``redundant_coding_enabled``) and the publisher's track
+asks for it (``TrackInfo.red``, which GetStream's web SDK sets from that setting), the answer
+accepts the offered ``red`` codec ahead of Opus (:func:`choose_red`), the publisher sends
+RED, and the SFU unwraps it into plain Opus for subscribers (``rtp/red.py``). This is
+inferred from the web SDK's ``TrackInfo`` and the cloud's call settings; how the cloud's SFU
+itself treats RED is not documented. Descriptions are built with
 aiortc's SDP model (``aiortc.sdp``); no RTP header extensions and no RTX are
 negotiated, so forwarded packets carry only the RTP header the SFU writes.
 """
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiortc import RTCRtpCodecParameters, RTCRtpParameters
@@ -62,6 +68,47 @@ def choose_codec(
     return chosen
 
 
+def red_primaries(codec: RTCRtpCodecParameters) -> list[int]:
+    """The payload types a RED codec's fmtp names, one per block (``111/111`` -> [111, 111]).
+
+    Returns:
+        An empty list when the fmtp holds no such list.
+
+    """
+    for key, value in codec.parameters.items():
+        if value is None and key:
+            parts = key.split("/")
+            if all(part.strip().isdigit() for part in parts):
+                return [int(part) for part in parts]
+    return []
+
+
+def choose_red(
+    media: MediaDescription, primary: RTCRtpCodecParameters
+) -> RTCRtpCodecParameters | None:
+    """The offered RED codec that carries ``primary``, to accept beside it.
+
+    Args:
+        media: The publisher's offered audio section.
+        primary: The codec chosen for the section (:func:`choose_codec`).
+
+    Returns:
+        A copy of an offered ``red`` codec at the primary's clock rate whose fmtp names
+        only the primary's payload type (e.g. ``111/111``), without feedback; ``None``
+        when the offer has none.
+
+    """
+    for codec in media.rtp.codecs:
+        if codec_name(codec) != "red" or codec.clockRate != primary.clockRate:
+            continue
+        blocks = red_primaries(codec)
+        if blocks and all(pt == primary.payloadType for pt in blocks):
+            chosen = copy.deepcopy(codec)
+            chosen.rtcpFeedback = []
+            return chosen
+    return None
+
+
 def receive_codecs(sdp: str) -> set[str] | None:
     """Codec names a participant can receive, read from the SDP it sent with its join.
 
@@ -95,7 +142,7 @@ def _bundle(description: SessionDescription) -> None:
 
 def build_answer(
     offer: SessionDescription,
-    accepted: dict[str, RTCRtpCodecParameters],
+    accepted: Mapping[str, Sequence[RTCRtpCodecParameters]],
     transport: RtpTransport,
     dtls_role: str,
     session_id: int,
@@ -104,7 +151,8 @@ def build_answer(
 
     Args:
         offer: The publisher's parsed offer.
-        accepted: The codec accepted per media id (``a=mid``).
+        accepted: The codecs accepted per media id (``a=mid``), in order of preference: the
+            publisher sends the first (RED, when accepted, precedes the Opus it carries).
         transport: The publisher connection's transport (ICE and DTLS lines).
         dtls_role: This side's DTLS role (``"client"`` or ``"server"``).
         session_id: The SDP session id of this connection.
@@ -113,12 +161,12 @@ def build_answer(
     answer = _session("answer", 1, session_id)
     for offered in offer.media:
         mid = offered.rtp.muxId
-        codec = accepted.get(mid or "")
-        fmt = [codec.payloadType] if codec is not None else offered.fmt[:1]
+        codecs = list(accepted.get(mid or "", ()))
+        fmt = [c.payloadType for c in codecs] if codecs else offered.fmt[:1]
         media = MediaDescription(offered.kind, DISCARD_PORT, offered.profile, fmt)
-        media.rtp = RTCRtpParameters(codecs=[codec] if codec is not None else [], muxId=mid)
-        media.direction = "recvonly" if codec is not None else "inactive"
-        if codec is None:
+        media.rtp = RTCRtpParameters(codecs=codecs, muxId=mid)
+        media.direction = "recvonly" if codecs else "inactive"
+        if not codecs:
             media.port = 0
         transport.describe(media, setup=dtls_role)
         answer.media.append(media)
