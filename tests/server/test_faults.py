@@ -154,10 +154,12 @@ async def test_media_resumes_after_sfu_socket_drops(sdk: SdkKit) -> None:
                 f"\n[local-server {bob.generation}] {dropped.user_id} dropped: loud frames/s "
                 f"before {before}, after {after}{' (SDK needed the watchdog)' if kicked else ''}"
             )
-            # Never more audio than was published (no stale sender forwarded twice).
-            assert after <= 1.2 * before, f"{after} loud frames/s: duplicated audio"
+            # Never more audio than was published (no stale sender forwarded twice, which
+            # doubles the rate); a loaded machine's catch-up after a stall stays well below.
+            assert after <= 1.5 * before, f"{after} loud frames/s: duplicated audio"
             if dropped is bob or SDK7:
-                assert after >= 0.9 * before and abs(freq - 440) <= 10
+                # All of it resumes (the 3.x-6.x bug below halves it).
+                assert after >= 0.7 * before and abs(freq - 440) <= 10
             else:
                 # 3.x-6.x bug: restoring the published tracks after a fast reconnect adds
                 # a second MediaRelay reader on the same source track, so the new sender
