@@ -25,10 +25,11 @@ def filler(clock: FakeClock, **kwargs: float) -> GapFiller:
 
 
 def talk(gaps: GapFiller, clock: FakeClock, seconds: float, user: str = "alice") -> None:
-    """Real audio arriving in 20 ms frames at real time; nothing is due meanwhile."""
+    """Real audio arriving in 20 ms frames at real time (each once captured, so the last
+    arrives now); nothing is due meanwhile."""
     for _ in range(round(seconds / 0.02)):
-        gaps.heard(user, FRAME)
         clock.now += 0.02
+        gaps.heard(user, FRAME)
         assert gaps.due() == []
 
 
@@ -99,26 +100,25 @@ def test_a_comfort_noise_packet_every_400_ms_is_topped_up_to_a_continuous_stream
     start = clock.now
     frames = 0
     for _ in range(5):  # DTX: one 20 ms packet, then 380 ms of nothing
+        clock.now += 0.02
         gaps.heard("alice", FRAME)
         frames += 1
         for _ in range(19):
             clock.now += 0.02
             frames += sum(n for _, n in gaps.due())
-        clock.now += 0.02
-        frames += sum(n for _, n in gaps.due())
-    assert frames == pytest.approx((clock.now - start) / 0.02, abs=1)
+    assert frames == round((clock.now - start) / 0.02)  # no frame missing, none twice
 
 
 def test_participants_are_timed_separately():
     clock = FakeClock()
     gaps = filler(clock)
     for _ in range(10):
+        clock.now += 0.02
         gaps.heard("alice", FRAME)
         gaps.heard("bob", FRAME)
-        clock.now += 0.02
     for _ in range(10):
-        gaps.heard("bob", FRAME)  # bob keeps talking, alice paused
         clock.now += 0.02
+        gaps.heard("bob", FRAME)  # bob keeps talking, alice paused
     assert gaps.due() == [("alice", 10)]
 
 
@@ -137,13 +137,13 @@ def test_silence_stops_after_max_fill_secs_without_a_packet():
     clock = FakeClock()
     gaps = filler(clock)
     talk(gaps, clock, 0.2)
-    last_packet = clock.now - 0.02
+    last_packet = clock.now
     clock.now = last_packet + 4.0
     frames = sum(n for _, n in gaps.due())
     clock.now = last_packet + 7.0
     frames += sum(n for _, n in gaps.due())
-    # Silence up to 5 s after the last packet (which itself covers 20 ms), then none.
-    assert frames == round((5.0 - 0.02) / 0.02)
+    # Silence up to 5 s after the last packet, then none.
+    assert frames == round(5.0 / 0.02)
     assert gaps.participants == []
     clock.now += 1.0
     assert gaps.due() == []
@@ -151,14 +151,38 @@ def test_silence_stops_after_max_fill_secs_without_a_packet():
     assert gaps.participants == ["alice"]
 
 
-def test_a_burst_that_runs_ahead_of_the_clock_delays_nothing_real():
+def test_a_burst_of_late_packets_is_timed_from_its_arrival():
+    # 200 ms arrive at once after a network stall: the sender is on time again, so its next
+    # packet is due one frame after the burst, and silence the grace after the burst.
     clock = FakeClock()
     gaps = filler(clock)
-    for _ in range(10):  # 200 ms arrive at once after a network stall
+    burst = clock.now
+    for _ in range(10):
         gaps.heard("alice", FRAME)
-    clock.now += 0.25
-    assert gaps.due() == []  # the burst covers until +0.2, grace until +0.3
-    clock.now += 0.05
+    assert gaps.next_due_at() == pytest.approx(burst + 0.1)
+    clock.now = burst + 0.099
+    assert gaps.due() == []
+    clock.now = burst + 0.1
+    assert gaps.due() == [("alice", 5)]
+
+
+def test_a_burst_mid_stream_does_not_delay_the_silence_of_the_next_gap():
+    # A stall and its backlog at once (or packets recovered by NACK, handed over together),
+    # then audio on time again: the next gap is filled from the newest packet on. Summing
+    # the audio instead would keep the timeline 80 ms ahead of the clock until that gap.
+    clock = FakeClock()
+    gaps = filler(clock)
+    talk(gaps, clock, 0.5)
+    clock.now += 0.08  # a stall shorter than the grace...
+    for _ in range(5):  # ...and its backlog
+        gaps.heard("alice", FRAME)
+    clock.now += 0.02
+    assert gaps.due() == []
+    talk(gaps, clock, 1.0)
+    end = clock.now  # the last frame arrived now
+    clock.now = end + 0.099
+    assert gaps.due() == []
+    clock.now = end + 0.1
     assert gaps.due() == [("alice", 5)]
 
 
@@ -179,7 +203,7 @@ async def test_gap_silence_yields_what_becomes_due():
     stream = gap_silence(gaps, clock=clock)
     gaps.heard("alice", FRAME)
     clock.now += 0.12
-    assert await asyncio.wait_for(anext(stream), 1.0) == [("alice", 5)]
+    assert await asyncio.wait_for(anext(stream), 1.0) == [("alice", 6)]
     clock.now += 0.04
     assert await asyncio.wait_for(anext(stream), 1.0) == [("alice", 2)]
     await stream.aclose()

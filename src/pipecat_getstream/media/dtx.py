@@ -7,15 +7,26 @@ fed per participant (``audio_in_user_tracks=True``) would see a hole where the e
 sentence is, and its VAD or STT would not notice the user stopped talking until they made
 a sound again.
 
-:class:`GapFiller` keeps one timeline per participant: the instant at which the audio
-received so far would have finished playing at real time. Once that instant is more than
-``grace_secs`` in the past, silence is due: as many whole frames as fit between the end of
-the audio and now (so a consumer sees as much silence as wall time passed, whatever the
-grace), then one frame per ``frame_secs`` while nothing arrives. Real audio is never held
+:class:`GapFiller` keeps one timeline per participant: the instant their newest audio ended,
+which is when it arrived (a sender sends a packet once it has captured the packet's audio,
+so at real time its next packet is due one frame after the newest one arrived). Once that
+instant is more than ``grace_secs`` in the past, silence is due: as many whole frames as fit
+between the end of the audio and now (so a consumer sees as much silence as wall time
+passed, whatever the grace, and each frame when the participant's own silence would have
+arrived), then one frame per ``frame_secs`` while nothing arrives. Real audio is never held
 back or replaced: it passes on as it arrives and moves the timeline on; the filler only adds
-frames of zeros in between. Filling stops when the participant is forgotten (they left or
-unpublished) or after ``max_fill_secs`` without a single packet, which DTX never causes
-(it sends a packet every ~400 ms).
+frames of zeros in between; a packet that arrives while silence is being generated (DTX's
+comfort noise) follows that silence in the stream, so it moves the timeline on by its own
+length (at most one frame past the clock, until the next packet). Filling stops when the
+participant is forgotten (they left or unpublished) or after ``max_fill_secs`` without a
+single packet, which DTX never causes (it sends a packet every ~400 ms).
+
+The timeline is the newest arrival, not the sum of the audio received (nor the arrival plus
+the packet's duration, which put every frame of silence one frame late): a burst of late
+packets (a network or event-loop stall catching up, or packets SDK 7.x recovers by NACK after
+a loss and hands over together) pushed a summed timeline ahead of the clock by the burst's
+length for as long as audio kept flowing, and the silence of the next gap came that much late
+(up to 200 ms, measured on 7.x; see ``bench/dtx_turn_end.py``).
 
 The logic is pure and takes a clock, so it is unit-tested exactly; :func:`gap_silence` is
 the loop the input processor runs.
@@ -48,7 +59,7 @@ _IDLE_POLL_SECS = 0.1
 
 @dataclass
 class _Timeline:
-    end: float  # when the audio received (and silence generated) so far finishes playing
+    end: float  # when the newest audio ended (its arrival), or the silence generated since
     last_packet: float  # when real audio last arrived
     filling: bool = False  # silence is being generated (the grace has passed)
 
@@ -96,16 +107,18 @@ class GapFiller:
         return list(self._timelines)
 
     def heard(self, participant_id: str, samples: int) -> None:
-        """Record ``samples`` of real audio (at ``sample_rate``) from a participant, now."""
+        """Record that ``samples`` of a participant's real audio arrived now (0: no audio)."""
         if samples <= 0:
             return
         now = self._clock()
         line = self._timelines.get(participant_id)
         if line is None:
-            line = self._timelines[participant_id] = _Timeline(end=now, last_packet=now)
-        line.end = max(line.end, now) + samples / self.sample_rate
-        line.last_packet = now
-        line.filling = False
+            self._timelines[participant_id] = _Timeline(end=now, last_packet=now)
+            return
+        # The audio ended now, whatever its length (see the module doc); after generated
+        # silence it follows that silence in the stream instead.
+        line.end = max(now, line.end + samples / self.sample_rate) if line.filling else now
+        line.last_packet, line.filling = now, False
 
     def forget(self, participant_id: str) -> None:
         """Stop generating silence for a participant (they left or unpublished)."""
