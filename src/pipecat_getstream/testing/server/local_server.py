@@ -355,9 +355,9 @@ class LocalStreamServer(PeopleMixin):
     ) -> None:
         """Drop a fraction of forwarded RTP packets and/or delay every forwarded packet.
 
-        Faults act on packets, as a lossy or slow network would: a dropped video
-        packet can be recovered by the receiver's NACK (the server retransmits
-        from its history); a dropped audio packet is lost.
+        Faults act on packets, as a lossy or slow network would: a dropped packet can
+        be recovered by the receiver's NACK (the server retransmits from its history;
+        SDK 7.x asks for audio too, SDK 3.x-6.x for video only).
 
         Args:
             drop_fraction: Fraction (0..1) of packets dropped.
