@@ -355,9 +355,8 @@ class LocalStreamServer(PeopleMixin):
     ) -> None:
         """Drop a fraction of forwarded RTP packets and/or delay every forwarded packet.
 
-        Faults act on packets, as a lossy or slow network would: a dropped packet can
-        be recovered by the receiver's NACK (the server retransmits from its history;
-        SDK 7.x asks for audio too, SDK 3.x-6.x for video only).
+        Faults act on packets, as a lossy or slow network would: a receiver may recover a
+        dropped packet by NACK (SDK 7.x asks for audio too, 3.x-6.x for video only).
 
         Args:
             drop_fraction: Fraction (0..1) of packets dropped.

@@ -18,7 +18,7 @@ from pipecat_getstream.testing.server.auth import Authenticator
 from pipecat_getstream.testing.server.coordinator.settings import call_settings
 from pipecat_getstream.testing.server.faults import FaultState
 from pipecat_getstream.testing.server.rtp.forwarding import Forwarder
-from pipecat_getstream.testing.server.sfu.publish_options import publish_options_for
+from pipecat_getstream.testing.server.sfu.join_response import join_response
 from pipecat_getstream.testing.server.sfu.publisher_link import PublisherLink
 from pipecat_getstream.testing.server.sfu.sdp import receive_codecs
 from pipecat_getstream.testing.server.sfu.speakers import CallSpeakers, dominant_speaker_event
@@ -102,25 +102,6 @@ class Sfu:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _join_response(
-        self, call: CallRecord, req: events_pb2.JoinRequest, reconnected: bool
-    ) -> events_pb2.SfuEvent:
-        live = [s for s in call.sessions.values() if not s.gone]
-        state = models_pb2.CallState(
-            participants=[s.participant() for s in live],
-            participant_count=models_pb2.ParticipantCount(total=len(live)),
-        )
-        state.started_at.FromSeconds(int(min((s.joined_at for s in live), default=0)))
-        # SDK 7.x and the web SDK publish only codecs listed here; 3.x-6.x ignore the list.
-        return events_pb2.SfuEvent(
-            join_response=events_pb2.JoinResponse(
-                call_state=state,
-                reconnected=reconnected,
-                fast_reconnect_deadline_seconds=self.deadline_s,
-                publish_options=publish_options_for(req),
-            )
-        )
-
     # ------------------------------------------------------------------- join
     async def join(
         self, ws: web.WebSocketResponse, request: web.BaseRequest, req: events_pb2.JoinRequest
@@ -161,7 +142,7 @@ class Sfu:
             if req.fast_reconnect and not rest_join:
                 self.state.reconnect_count += 1
                 logger.info("SFU: {} fast-reconnected to {}", user_id, call.cid)
-                await self.send(session, self._join_response(call, req, reconnected=True))
+                await self.send(session, join_response(call, req, True, self.deadline_s))
                 if session.subscriber is not None:
                     await session.subscriber.resend_pending()
                 return session
@@ -169,7 +150,7 @@ class Sfu:
                 "SFU: {} rejoined {} with session {}", user_id, call.cid, session.session_id
             )
             await self._close_media(session)
-            await self.send(session, self._join_response(call, req, reconnected=False))
+            await self.send(session, join_response(call, req, False, self.deadline_s))
             await self.refresh(call)
             return session
         joins = call.rest_joins.get(user_id, 0)
@@ -193,7 +174,7 @@ class Sfu:
         call.sessions[session.session_id] = session
         self.state.sfu_join_count += 1
         logger.info("SFU: {} joined {} (session {})", user_id, call.cid, session.session_id)
-        await self.send(session, self._join_response(call, req, reconnected=False))
+        await self.send(session, join_response(call, req, False, self.deadline_s))
         joined = events_pb2.ParticipantJoined(call_cid=call.cid, participant=session.participant())
         await self.broadcast(
             call, events_pb2.SfuEvent(participant_joined=joined), session.session_id
