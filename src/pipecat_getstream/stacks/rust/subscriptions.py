@@ -74,11 +74,6 @@ class Subscriptions:
         self.screen_share_on = False
         self._lock = asyncio.Lock()
 
-    @property
-    def screen_share_wanted(self) -> bool:
-        """Whether the bot wants screen shares (at once, or once the cameras are in)."""
-        return self._screen_share_wanted
-
     async def apply(self, call: rtc.Call, own_session: str | None) -> None:
         """Send the rule.
 
